@@ -1,0 +1,57 @@
+"""Where everything lives in a repository, and how it is served.
+
+The seed's layout, made to work on the S3 REST endpoint: pip asks
+`https://BUCKET.s3.REGION.amazonaws.com/simple/NAME/`, which is the *key* `simple/NAME/`,
+so every HTML page is stored twice: as `index.html` (for CloudFront, browsers and
+`python -m http.server`) and under its directory key (for the S3 REST endpoint).
+"""
+
+from __future__ import annotations
+
+from packaging.utils import NormalizedName
+
+SIMPLE = "simple/"
+ROOT_HTML = "simple/index.html"
+ROOT_JSON = "simple/index.json"
+
+METADATA_SUFFIX = ".metadata"  # PEP 658: the wheel's METADATA beside it
+YANK_SUFFIX = ".yank"  # our marker: its body is the yank reason, so yanks survive reindex
+
+HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+METADATA_TYPE = "text/plain; charset=utf-8"
+
+# Pages change on every publish and must be seen straight after it; files never change.
+PAGE_CACHE_CONTROL = "public, max-age=60"
+FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def project_dir(project: NormalizedName) -> str:
+    return f"{SIMPLE}{project}/"
+
+
+def project_html(project: NormalizedName) -> str:
+    return f"{SIMPLE}{project}/index.html"
+
+
+def project_json(project: NormalizedName) -> str:
+    return f"{SIMPLE}{project}/index.json"
+
+
+def file_key(project: NormalizedName, filename: str) -> str:
+    return f"{SIMPLE}{project}/{filename}"
+
+
+def metadata_key(project: NormalizedName, filename: str) -> str:
+    return file_key(project, filename) + METADATA_SUFFIX
+
+
+def yank_key(project: NormalizedName, filename: str) -> str:
+    return file_key(project, filename) + YANK_SUFFIX
+
+
+def html_keys(json_key: str, *, directory_keys: bool) -> tuple[str, ...]:
+    """The keys that hold the HTML twin of a JSON page."""
+    directory = json_key.removesuffix("index.json")
+    index = directory + "index.html"
+    return (index, directory) if directory_keys else (index,)

@@ -1,0 +1,242 @@
+"""The index pages: PEP 503 HTML and PEP 691 JSON, rendered from one model.
+
+The JSON page of a project is also the repository's record of it: publishing reads it,
+changes it and writes it back with a conditional write, then renders the HTML twin from
+it. So HTML and JSON always agree, and the record is as readable as any other page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+# PEP 700 (api 1.1) adds versions, size and upload-time; PEP 629 puts the version in HTML.
+API_VERSION = "1.1"
+
+
+class InvalidPage(ValueError):
+    """A stored page cannot be read as a PEP 691 page; reindex rebuilds it."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One distribution file as the index describes it."""
+
+    filename: str
+    version: str
+    size: int
+    sha256: str
+    upload_time: datetime
+    requires_python: str | None = None
+    metadata_sha256: str | None = None
+    # None: not yanked. "": yanked without a reason. Otherwise the reason (PEP 592).
+    yanked: str | None = None
+    # The storage ETags of the file and its metadata file when they were indexed:
+    # reindex trusts this entry only while the stored objects still have them.
+    etag: str = ""
+    metadata_etag: str = ""
+
+    def yank(self, reason: str) -> FileEntry:
+        return replace(self, yanked=reason)
+
+    def unyank(self) -> FileEntry:
+        return replace(self, yanked=None)
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    name: NormalizedName
+    files: tuple[FileEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", tuple(sorted(self.files, key=_file_order)))
+
+    @property
+    def versions(self) -> list[str]:
+        return sorted({entry.version for entry in self.files}, key=Version)
+
+    def file(self, filename: str) -> FileEntry | None:
+        return next((entry for entry in self.files if entry.filename == filename), None)
+
+    def with_file(self, entry: FileEntry) -> ProjectPage:
+        others = (existing for existing in self.files if existing.filename != entry.filename)
+        return ProjectPage(self.name, (*others, entry))
+
+    def without_version(self, version: Version) -> ProjectPage:
+        return ProjectPage(self.name, tuple(e for e in self.files if Version(e.version) != version))
+
+    def files_of(self, version: Version) -> list[FileEntry]:
+        return [entry for entry in self.files if Version(entry.version) == version]
+
+
+def _file_order(entry: FileEntry) -> tuple[Version, str]:
+    return (Version(entry.version), entry.filename)
+
+
+def format_time(moment: datetime) -> str:
+    """PEP 700's upload-time: ISO 8601 in UTC with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+# --- project pages ------------------------------------------------------------------
+
+
+def render_project_html(page: ProjectPage) -> bytes:
+    links = "\n".join(_html_link(entry) for entry in page.files)
+    title = escape(page.name)
+    return _html_document(f"Links for {title}", links)
+
+
+def _html_link(entry: FileEntry) -> str:
+    attributes = [f'href="{escape(entry.filename)}#sha256={entry.sha256}"']
+    if entry.requires_python:
+        attributes.append(f'data-requires-python="{escape(entry.requires_python)}"')
+    if entry.metadata_sha256:
+        # PEP 714 renamed the attribute; older pip only knows the PEP 658 name.
+        value = f"sha256={entry.metadata_sha256}"
+        attributes.append(f'data-dist-info-metadata="{value}"')
+        attributes.append(f'data-core-metadata="{value}"')
+    if entry.yanked is not None:
+        attributes.append(f'data-yanked="{escape(entry.yanked)}"')
+    return f"    <a {' '.join(attributes)}>{escape(entry.filename)}</a><br>"
+
+
+def render_project_json(page: ProjectPage) -> bytes:
+    document = {
+        "meta": {"api-version": API_VERSION},
+        "name": page.name,
+        "versions": page.versions,
+        "files": [_json_file(entry) for entry in page.files],
+    }
+    return _json_document(document)
+
+
+def _json_file(entry: FileEntry) -> dict[str, Any]:
+    metadata: dict[str, str] | bool = (
+        {"sha256": entry.metadata_sha256} if entry.metadata_sha256 else False
+    )
+    yanked: str | bool = False if entry.yanked is None else (entry.yanked or True)
+    return {
+        "filename": entry.filename,
+        "url": entry.filename,
+        "hashes": {"sha256": entry.sha256},
+        "requires-python": entry.requires_python,
+        "core-metadata": metadata,
+        "dist-info-metadata": metadata,
+        "yanked": yanked,
+        "size": entry.size,
+        "upload-time": format_time(entry.upload_time),
+        # PEP 691 reserves keys with a leading underscore for the index server.
+        "_etag": entry.etag,
+        "_metadata-etag": entry.metadata_etag,
+    }
+
+
+def parse_project_json(body: bytes) -> ProjectPage:
+    """Read back a project page this package rendered."""
+    try:
+        document = json.loads(body)
+        name = canonicalize_name(document["name"], validate=True)
+        files = tuple(_parse_file(item) for item in document["files"])
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        InvalidVersion,
+        InvalidWheelFilename,
+        InvalidSdistFilename,
+    ) as error:
+        raise InvalidPage(f"not a project page: {error}") from error
+    return ProjectPage(name, files)
+
+
+def version_of(filename: str) -> Version:
+    if filename.endswith(".whl"):
+        return parse_wheel_filename(filename)[1]
+    return parse_sdist_filename(filename)[1]
+
+
+def _parse_file(item: dict[str, Any]) -> FileEntry:
+    metadata = item.get("core-metadata") or {}
+    yanked = item.get("yanked", False)
+    return FileEntry(
+        filename=item["filename"],
+        version=str(version_of(item["filename"])),
+        size=int(item["size"]),
+        sha256=item["hashes"]["sha256"],
+        upload_time=_parse_time(item["upload-time"]),
+        requires_python=item.get("requires-python"),
+        metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
+        yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+        etag=item.get("_etag", ""),
+        metadata_etag=item.get("_metadata-etag", ""),
+    )
+
+
+# --- the root page ------------------------------------------------------------------
+
+
+def render_root_html(projects: Iterable[NormalizedName]) -> bytes:
+    links = "\n".join(
+        f'    <a href="{escape(name)}/">{escape(name)}</a><br>' for name in sorted(projects)
+    )
+    return _html_document("Simple index", links)
+
+
+def render_root_json(projects: Iterable[NormalizedName]) -> bytes:
+    document = {
+        "meta": {"api-version": API_VERSION},
+        "projects": [{"name": name} for name in sorted(projects)],
+    }
+    return _json_document(document)
+
+
+def parse_root_json(body: bytes) -> frozenset[NormalizedName]:
+    try:
+        document = json.loads(body)
+        return frozenset(
+            canonicalize_name(item["name"], validate=True) for item in document["projects"]
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidPage(f"not a root page: {error}") from error
+
+
+# --- shared -------------------------------------------------------------------------
+
+
+def _html_document(title: str, body: str) -> bytes:
+    return (
+        "<!DOCTYPE html>\n"
+        "<html>\n"
+        "  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"    <title>{title}</title>\n"
+        "  </head>\n"
+        "  <body>\n"
+        f"    <h1>{title}</h1>\n"
+        f"{body}\n"
+        "  </body>\n"
+        "</html>\n"
+    ).encode()
+
+
+def _json_document(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=1) + "\n").encode()

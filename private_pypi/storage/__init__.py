@@ -1,0 +1,75 @@
+"""Storage backends, and choosing one from a repository URL and the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ..errors import ConfigurationError
+from .base import ObjectInfo, Storage, StoredObject, content_etag
+from .local import LocalStorage
+from .s3 import S3Settings, S3Storage
+
+__all__ = [
+    "LocalStorage",
+    "ObjectInfo",
+    "S3Settings",
+    "S3Storage",
+    "Storage",
+    "StoredObject",
+    "content_etag",
+    "open_storage",
+    "repository_url",
+]
+
+BUCKET_SETTINGS = ("AWS_PYPI_BUCKET", "S3_PYPI_BUCKET")
+
+
+def repository_url(explicit: str | None, env: Mapping[str, str]) -> str:
+    """The repository to use: the one given, else the bucket the environment names."""
+    if explicit:
+        return explicit
+    for name in BUCKET_SETTINGS:
+        if env.get(name):
+            return f"s3://{env[name]}"
+    raise ConfigurationError(
+        "no repository configured: pass --repository s3://BUCKET (or a directory), or set "
+        "AWS_PYPI_BUCKET (the GitHub secret) or S3_PYPI_BUCKET (from `invoke env`)"
+    )
+
+
+def open_storage(url: str, env: Mapping[str, str]) -> Storage:
+    """Open `s3://BUCKET`, `file:///path` or a plain path, with settings from `env`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc or parsed.path.strip("/"):
+            raise ConfigurationError(
+                f"bad repository {url!r}: use s3://BUCKET, with no path after the bucket"
+            )
+        return S3Storage(_s3_settings(parsed.netloc, env))
+    if parsed.scheme == "file":
+        return LocalStorage(Path(unquote(parsed.path)))
+    if parsed.scheme and len(parsed.scheme) > 1:  # not a Windows drive letter
+        raise ConfigurationError(
+            f"bad repository {url!r}: use s3://BUCKET, file:///path or a directory"
+        )
+    return LocalStorage(Path(url))
+
+
+def _s3_settings(bucket: str, env: Mapping[str, str]) -> S3Settings:
+    key_id = env.get("AWS_PYPI_ACCESS_KEY_ID") or None
+    secret = env.get("AWS_PYPI_SECRET_ACCESS_KEY") or None
+    if bool(key_id) != bool(secret):
+        missing = "AWS_PYPI_SECRET_ACCESS_KEY" if key_id else "AWS_PYPI_ACCESS_KEY_ID"
+        raise ConfigurationError(
+            f"{missing} is not set: set both AWS_PYPI_ACCESS_KEY_ID and "
+            "AWS_PYPI_SECRET_ACCESS_KEY, or neither to use the standard AWS credentials"
+        )
+    return S3Settings(
+        bucket=bucket,
+        region=env.get("AWS_PYPI_REGION") or env.get("AWS_REGION") or None,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+    )

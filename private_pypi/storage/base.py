@@ -1,0 +1,102 @@
+"""The small interface every storage backend offers to publishing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+# The user metadata that records a file's sha256 at upload (x-amz-meta-sha256 on S3).
+SHA256_METADATA = "sha256"
+
+# Called with the bytes sent since the last call, for progress bars.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class Storage(Protocol):
+    """A key-value store of immutable files and conditionally-updated pages.
+
+    ETags are opaque: equal ETags mean equal content, and a write that names one
+    (`if_match`) fails with PreconditionFailed if the object has changed since.
+    """
+
+    @property
+    def location(self) -> str:
+        """The repository as the user named it, for messages: s3://bucket or a path."""
+        ...
+
+    @property
+    def index_url(self) -> str:
+        """The URL of `simple/` that pip and uv use."""
+        ...
+
+    @property
+    def directory_keys(self) -> bool:
+        """Whether a page must also be stored under its directory key (`simple/name/`)."""
+        ...
+
+    def read(self, key: str) -> StoredObject | None: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def write(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> str:
+        """Store `body` and return its ETag; raise PreconditionFailed if a condition fails."""
+        ...
+
+    def upload(
+        self,
+        key: str,
+        path: Path,
+        *,
+        content_type: str,
+        cache_control: str,
+        metadata: Mapping[str, str],
+        progress: Progress | None = None,
+    ) -> str | None:
+        """Create `key` from a file; return its ETag, or None if the key already exists."""
+        ...
+
+    def download(self, key: str, path: Path) -> None:
+        """Copy a stored file to `path`."""
+        ...
+
+    def sha256(self, key: str) -> str | None:
+        """The hex sha256 of a stored file, or None if there is no such file."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+
+def content_etag(body: bytes) -> str:
+    """The ETag S3 gives a single-part upload, which the local backend gives every file."""
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()

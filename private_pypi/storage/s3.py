@@ -1,0 +1,318 @@
+"""An S3 bucket (or any S3-compatible store) as a repository."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from s3transfer.subscribers import BaseSubscriber
+
+from ..errors import PreconditionFailed, StorageError
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
+
+# Throttling (SlowDown, 503) and dropped connections are retried by botocore itself.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=10,
+    read_timeout=60,
+)
+# Files above this go up in parallel parts through boto3's transfer manager.
+TRANSFER_CONFIG = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=8)
+
+CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "InvalidClientTokenId",
+}
+REDIRECT_CODES = {
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+    "301",
+}
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    # From AWS_ENDPOINT_URL: an S3-compatible store, or a test server.
+    endpoint_url: str | None = None
+
+    def __repr__(self) -> str:  # never show a credential, even in a traceback
+        return f"S3Settings(bucket={self.bucket!r}, region={self.region!r})"
+
+
+class S3Storage:
+    directory_keys = True
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self.bucket = settings.bucket
+        session = boto3.Session(
+            aws_access_key_id=settings.access_key_id,
+            aws_secret_access_key=settings.secret_access_key,
+            region_name=settings.region,
+        )
+        self.client: Any = session.client(
+            "s3", endpoint_url=settings.endpoint_url, config=CLIENT_CONFIG
+        )
+        # Uploads never overwrite: every PutObject and CompleteMultipartUpload this
+        # client sends carries If-None-Match, which the transfer manager cannot pass on.
+        self._upload_client: Any = session.client(
+            "s3", endpoint_url=settings.endpoint_url, config=CLIENT_CONFIG
+        )
+        for operation in ("PutObject", "CompleteMultipartUpload"):
+            self._upload_client.meta.events.register(
+                f"before-parameter-build.s3.{operation}", _create_only
+            )
+        self._transfers = create_transfer_manager(self._upload_client, TRANSFER_CONFIG)
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}"
+
+    @property
+    def region(self) -> str:
+        return self.client.meta.region_name or "us-east-1"
+
+    @property
+    def index_url(self) -> str:
+        if self.settings.endpoint_url:
+            return f"{self.settings.endpoint_url.rstrip('/')}/{self.bucket}/simple/"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/simple/"
+
+    def observe_requests(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(operation_name)` for every storage request, e.g. to count them."""
+
+        def observe(model: Any, **_: Any) -> None:
+            callback(model.name)
+
+        for client in (self.client, self._upload_client):
+            client.meta.events.register("before-call.s3", observe)
+
+    def read(self, key: str) -> StoredObject | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return StoredObject(key, response["Body"].read(), _etag(response))
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise self._failure(error, key) from None
+        except BotoCoreError as error:
+            raise self._failure(error, key) from None
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise self._failure(error, key) from None
+        except BotoCoreError as error:
+            raise self._failure(error, key) from None
+        return ObjectInfo(
+            key=key,
+            size=response["ContentLength"],
+            etag=_etag(response),
+            last_modified=response["LastModified"],
+            metadata=response.get("Metadata", {}),
+        )
+
+    def write(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> str:
+        conditions: dict[str, str] = {}
+        if if_match is not None:
+            conditions["IfMatch"] = f'"{if_match}"'
+        if create_only:
+            conditions["IfNoneMatch"] = "*"
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                CacheControl=cache_control,
+                **conditions,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(error, key) from None
+        return _etag(response)
+
+    def upload(
+        self,
+        key: str,
+        path: Path,
+        *,
+        content_type: str,
+        cache_control: str,
+        metadata: Mapping[str, str],
+        progress: Progress | None = None,
+    ) -> str | None:
+        extra = {
+            "ContentType": content_type,
+            "CacheControl": cache_control,
+            "Metadata": dict(metadata),
+        }
+        subscribers = [_ProgressSubscriber(progress)] if progress else None
+        try:
+            self._transfers.upload(
+                str(path), self.bucket, key, extra_args=extra, subscribers=subscribers
+            ).result()
+        except (ClientError, BotoCoreError) as error:
+            failure = self._failure(error, key)
+            if isinstance(failure, PreconditionFailed):
+                return None
+            raise failure from None
+        info = self.head(key)
+        if info is None:
+            raise StorageError(f"{self.location}/{key} vanished straight after its upload")
+        return info.etag
+
+    def download(self, key: str, path: Path) -> None:
+        try:
+            self._transfers.download(self.bucket, key, str(path)).result()
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(error, key) from None
+
+    def sha256(self, key: str) -> str | None:
+        info = self.head(key)
+        if info is None:
+            return None
+        if SHA256_METADATA in info.metadata:
+            return info.metadata[SHA256_METADATA]
+        # Uploaded by another tool: hash the bytes themselves.
+        digest = hashlib.sha256()
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            for chunk in body.iter_chunks(1024 * 1024):
+                digest.update(chunk)
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(error, key) from None
+        return digest.hexdigest()
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(error, key) from None
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=item["Key"],
+                        size=item["Size"],
+                        etag=_etag(item),
+                        last_modified=item["LastModified"],
+                    )
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(error, prefix) from None
+
+    def _failure(self, error: ClientError | BotoCoreError, key: str) -> Exception:
+        """One line that says what went wrong and what to do."""
+        where = f"{self.location}/{key}"
+        if isinstance(error, NoCredentialsError):
+            return StorageError(
+                "no AWS credentials found: set AWS_PYPI_ACCESS_KEY_ID and "
+                "AWS_PYPI_SECRET_ACCESS_KEY (the GitHub secrets), or AWS_PROFILE"
+            )
+        if isinstance(error, BotoConnectionError | ReadTimeoutError):
+            return StorageError(
+                f"network error talking to S3 for {where}: {error}; check the network and "
+                "AWS_ENDPOINT_URL, then run the same command again"
+            )
+        if isinstance(error, BotoCoreError):
+            return StorageError(f"S3 request for {where} failed: {error}")
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return self._explain(error, code, status, where)
+
+    def _explain(self, error: ClientError, code: str, status: int | None, where: str) -> Exception:
+        if code in {"PreconditionFailed", "412"} or status == 412:
+            return PreconditionFailed(f"{where} changed while it was being updated")
+        if code in CREDENTIAL_CODES:
+            return StorageError(
+                f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
+                "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current "
+                "key (`invoke rotate-keys` makes a new one)"
+            )
+        if code in {"AccessDenied", "403", "AllAccessDisabled"} or status == 403:
+            return StorageError(
+                f"access denied to {where}: these credentials may not write this bucket; use the "
+                "deployer's key from the stack that owns it"
+            )
+        if code == "NoSuchBucket":
+            return StorageError(
+                f"bucket {self.bucket} does not exist: check AWS_PYPI_BUCKET, or create it "
+                "with `pulumi up`"
+            )
+        if code in REDIRECT_CODES or status == 301:
+            actual = (
+                error.response.get("ResponseMetadata", {})
+                .get("HTTPHeaders", {})
+                .get("x-amz-bucket-region")
+            )
+            hint = (
+                f"AWS_PYPI_REGION={actual}" if actual else "AWS_PYPI_REGION to the bucket's region"
+            )
+            return StorageError(
+                f"bucket {self.bucket} is in another region than {self.region}: set {hint}"
+            )
+        if code in {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"}:
+            return StorageError(
+                f"S3 kept throttling requests for {where}; wait a minute and run it again"
+            )
+        message = error.response.get("Error", {}).get("Message", str(error))
+        return StorageError(f"S3 refused the request for {where}: {code} {message}".strip())
+
+
+def _is_missing(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in {"NoSuchKey", "404", "NotFound"}
+
+
+def _create_only(params: dict[str, Any], **_: Any) -> None:
+    params.setdefault("IfNoneMatch", "*")
+
+
+def _etag(response: Mapping[str, Any]) -> str:
+    return str(response["ETag"]).strip('"')
+
+
+class _ProgressSubscriber(BaseSubscriber):
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        self._progress(bytes_transferred)

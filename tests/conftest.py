@@ -1,0 +1,109 @@
+"""Shared fixtures: a real moto S3 server over HTTP, buckets, and example distributions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from private_pypi.building import build_packages
+from private_pypi.index import Index
+from private_pypi.storage import LocalStorage, S3Settings, S3Storage
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def public_read_policy(bucket: str) -> str:
+    """Anonymous reads of simple/*, as the infrastructure's S3-only mode grants."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/simple/*",
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    name = f"pypi-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=name)
+    client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
+    return name
+
+
+@pytest.fixture
+def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
+    """The environment CI gives `invoke publish`: the four GitHub secrets, and an endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_PYPI_BUCKET": bucket,
+        "AWS_PYPI_REGION": REGION,
+        "AWS_PYPI_ACCESS_KEY_ID": "testing",
+        "AWS_PYPI_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+@pytest.fixture
+def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
+    return S3Storage(
+        S3Settings(
+            bucket=bucket,
+            region=REGION,
+            access_key_id="testing",
+            secret_access_key="testing",
+            endpoint_url=moto_endpoint,
+        )
+    )
+
+
+@pytest.fixture
+def local_storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "repository")
+
+
+@pytest.fixture(params=["s3", "local"])
+def storage(request: pytest.FixtureRequest) -> S3Storage | LocalStorage:
+    """Each test that takes `storage` runs against both backends."""
+    return request.getfixturevalue(f"{request.param}_storage")
+
+
+@pytest.fixture
+def index(storage: S3Storage | LocalStorage) -> Index:
+    return Index(storage)
+
+
+@pytest.fixture(scope="session")
+def example_dists(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The two example packages, built once with pypa/build: acme-hello needs acme-greeting."""
+    output = tmp_path_factory.mktemp("example-dists")
+    sources = [ROOT / "examples" / "acme-greeting", ROOT / "examples" / "acme-hello"]
+    return build_packages(sources, output, isolated=False)
