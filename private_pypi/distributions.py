@@ -1,20 +1,487 @@
 """Wheels and sdists: validate a file, read its core metadata, hash it.
 
-INTERFACE CONTRACT (filled in by the distributions work; do not change the names):
-
-    @dataclass(frozen=True)
-    class Distribution:
-        path: Path
-        filename: str                  # the base name, validated
-        project: NormalizedName        # packaging.utils.canonicalize_name of the metadata name
-        version: Version
-        kind: Literal["wheel", "sdist"]
-        size: int
-        sha256: str                    # hex digest of the whole file
-        requires_python: str | None    # from metadata, validated as a SpecifierSet
-        metadata: bytes | None         # wheels: the METADATA bytes, verbatim (PEP 658); sdists: None
-        metadata_sha256: str | None    # hex digest of `metadata`
-
-    def inspect(path: Path) -> Distribution
-        raises InvalidDistribution(filename, reason) for every bad input.
+Nothing is ever extracted. An archive is read as a list of members whose names,
+types and sizes are checked; only the core metadata member is decompressed, and
+the file is hashed in the same pass (a .tar.gz) or one sequential read (a zip).
+Every refusal is an `InvalidDistribution` whose reason is one line.
 """
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import stat
+import tarfile
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+from typing import BinaryIO, Literal
+
+from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.utils import (
+    InvalidName,
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from private_pypi.errors import InvalidDistribution
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+MAX_FILENAME_BYTES = 255
+"""The longest file name most filesystems (and so most S3 sync tools) can store."""
+MAX_METADATA_BYTES = 10 * MiB
+"""Core metadata is read into memory: real METADATA files are a few KiB, long READMEs a few MiB."""
+MAX_UNPACKED_BYTES = 4 * GiB
+"""The most an archive may declare (zip) or inflate to (tar.gz), all members together."""
+MAX_COMPRESSION_RATIO = 100
+"""Real code and data compress 2-20 times; a bomb compresses about 1000 times."""
+RATIO_CHECKED_ABOVE_BYTES = 10 * MiB
+"""Small members may compress far better (a file of padding) and cannot hurt anyone."""
+
+Kind = Literal["wheel", "sdist"]
+NOT_A_DISTRIBUTION = "not a distribution: expected .whl, .tar.gz or .zip"
+_SDIST_EXTENSIONS = (".tar.gz", ".zip")
+_CHUNK_BYTES = 1 * MiB
+_ZIP_ENCRYPTED_FLAG = 0x1
+_TAR_MEMBER_TYPES = {
+    tarfile.SYMTYPE: "a symbolic link",
+    tarfile.LNKTYPE: "a hard link",
+    tarfile.CHRTYPE: "a device file",
+    tarfile.BLKTYPE: "a device file",
+    tarfile.FIFOTYPE: "a FIFO",
+}
+_ZIP_MEMBER_TYPES = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFCHR: "a device file",
+    stat.S_IFBLK: "a device file",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
+_SHOWN_METADATA_PROBLEMS = 3
+_MAX_PROBLEM_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Distribution:
+    path: Path
+    filename: str
+    project: NormalizedName
+    version: Version
+    kind: Kind
+    size: int
+    sha256: str
+    requires_python: str | None
+    metadata: bytes | None
+    """Wheels: the METADATA bytes verbatim, served as-is under PEP 658. Sdists: None."""
+    metadata_sha256: str | None
+
+
+def inspect(path: Path) -> Distribution:
+    """Validate a wheel or sdist and read what the index needs from it.
+
+    Raises InvalidDistribution naming the file and the reason.
+    """
+    filename = path.name
+    kind, project, version = parse_filename(filename)
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _Refused("not a regular file")
+        if filename.endswith(".tar.gz"):
+            contents = _read_tar_gz(path, _sdist_metadata_member(filename))
+        else:
+            contents = _read_zip(path, kind, filename)
+        metadata = _parse_metadata(contents.metadata, contents.metadata_member)
+        _check_matches_filename(metadata, project, version)
+    except _Refused as refusal:
+        raise InvalidDistribution(filename, str(refusal)) from None
+    except OSError as error:
+        raise InvalidDistribution(filename, f"cannot read the file: {error.strerror}") from None
+    is_wheel = kind == "wheel"
+    return Distribution(
+        path=path,
+        filename=filename,
+        project=canonicalize_name(metadata.name),
+        version=metadata.version,
+        kind=kind,
+        size=contents.size,
+        sha256=contents.sha256,
+        requires_python=None if metadata.requires_python is None else str(metadata.requires_python),
+        metadata=contents.metadata if is_wheel else None,
+        metadata_sha256=hashlib.sha256(contents.metadata).hexdigest() if is_wheel else None,
+    )
+
+
+def parse_filename(filename: str) -> tuple[Kind, NormalizedName, Version]:
+    """The kind, project and version a distribution's file name declares.
+
+    Raises InvalidDistribution if the name is not a safe, valid wheel or sdist name.
+    """
+    shown = filename if filename.isprintable() else repr(filename)
+    control = next((c for c in filename if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InvalidDistribution(shown, f"file name contains the control character {control!r}")
+    if "/" in filename or "\\" in filename:
+        raise InvalidDistribution(shown, "file name contains '/' or '\\': give a file, not a path")
+    if ".." in filename:
+        raise InvalidDistribution(shown, "file name contains '..', which no distribution name has")
+    length = len(filename.encode("utf-8", "surrogateescape"))
+    if length > MAX_FILENAME_BYTES:
+        raise InvalidDistribution(
+            shown, f"file name is {length} bytes long, over the {MAX_FILENAME_BYTES}-byte limit"
+        )
+    try:
+        if filename.endswith(".whl"):
+            kind: Kind = "wheel"
+            project, version, _, _ = parse_wheel_filename(filename)
+        elif filename.endswith(_SDIST_EXTENSIONS):
+            kind = "sdist"
+            project, version = parse_sdist_filename(filename)
+        else:
+            raise InvalidDistribution(shown, NOT_A_DISTRIBUTION)
+    except InvalidWheelFilename as error:
+        raise InvalidDistribution(
+            shown,
+            f"invalid wheel file name ({error}); expected "
+            "{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl",
+        ) from None
+    except InvalidSdistFilename as error:
+        raise InvalidDistribution(
+            shown, f"invalid sdist file name ({error}); expected {{name}}-{{version}}.tar.gz"
+        ) from None
+    try:
+        canonicalize_name(project, validate=True)
+    except InvalidName:
+        raise InvalidDistribution(
+            shown,
+            f"invalid project name {project!r}: use letters, digits, '.', '-' and '_', "
+            "starting and ending with a letter or digit",
+        ) from None
+    return kind, project, version
+
+
+def find_distributions(directory: Path) -> list[Path]:
+    """The wheels and sdists in a dist directory (not its subdirectories), sorted."""
+    return sorted(
+        path
+        for path in directory.iterdir()
+        if path.name.endswith((".whl", *_SDIST_EXTENSIONS)) and path.is_file()
+    )
+
+
+def content_type(filename: str) -> str:
+    """The Content-Type to store a distribution with."""
+    if filename.endswith((".whl", ".zip")):
+        return "application/zip"
+    if filename.endswith(".tar.gz"):
+        return "application/gzip"
+    raise InvalidDistribution(filename, NOT_A_DISTRIBUTION)
+
+
+class _Refused(Exception):
+    """A reason to refuse the file being inspected; inspect() adds the file name."""
+
+
+@dataclass(frozen=True)
+class _ArchiveRead:
+    metadata_member: str
+    metadata: bytes
+    sha256: str
+    size: int
+
+
+def _sdist_metadata_member(filename: str) -> str:
+    stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+    return f"{stem}/PKG-INFO"
+
+
+def _read_zip(path: Path, kind: Kind, filename: str) -> _ArchiveRead:
+    with path.open("rb") as file:
+        try:
+            with zipfile.ZipFile(file) as archive:
+                members = archive.infolist()
+                _check_zip_members(members)
+                if kind == "wheel":
+                    metadata_member = _wheel_metadata_member(members, filename)
+                else:
+                    metadata_member = _sdist_metadata_member(filename)
+                metadata = _read_zip_member(archive, _only_member(members, metadata_member))
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+            raise _Refused(f"not a readable zip archive ({error})") from None
+        # zipfile read only the central directory and the metadata member above.
+        file.seek(0)
+        digest = hashlib.file_digest(file, "sha256")
+        return _ArchiveRead(metadata_member, metadata, digest.hexdigest(), file.tell())
+
+
+def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
+    declared = sum(member.file_size for member in members)
+    if declared > MAX_UNPACKED_BYTES:
+        raise _Refused(
+            f"archive declares {declared:,} bytes uncompressed, over the "
+            f"{MAX_UNPACKED_BYTES // GiB} GiB limit: refusing a possible zip bomb"
+        )
+    for member in members:
+        _check_member_path(member.filename)
+        # The high 16 bits hold the Unix mode for archives made on Unix, and 0 elsewhere.
+        member_type = _ZIP_MEMBER_TYPES.get(stat.S_IFMT(member.external_attr >> 16))
+        if member_type is not None:
+            raise _refused_member_type(member.filename, member_type)
+        if (
+            member.file_size > RATIO_CHECKED_ABOVE_BYTES
+            and member.file_size > MAX_COMPRESSION_RATIO * member.compress_size
+        ):
+            raise _Refused(
+                f"archive member {member.filename!r} compresses {member.file_size:,} bytes "
+                f"into {member.compress_size:,}, over the {MAX_COMPRESSION_RATIO}:1 "
+                "compression ratio limit: refusing a possible zip bomb"
+            )
+
+
+def _wheel_metadata_member(members: list[zipfile.ZipInfo], filename: str) -> str:
+    name, version = filename.split("-")[:2]
+    expected = f"{name}-{version}.dist-info"
+    found = sorted(
+        {
+            top
+            for top, slash, _ in (member.filename.partition("/") for member in members)
+            if slash and top.endswith(".dist-info")
+        }
+    )
+    if len(found) > 1:
+        raise _Refused(
+            f"{len(found)} .dist-info directories ({', '.join(found)}); a wheel has exactly one"
+        )
+    if not found:
+        return f"{expected}/METADATA"  # reported missing with the name it should have
+    if not _same_project_and_version(found[0], expected):
+        raise _Refused(
+            f".dist-info directory {found[0]!r} does not match the file name (expected {expected})"
+        )
+    return f"{found[0]}/METADATA"
+
+
+def _same_project_and_version(dist_info: str, expected: str) -> bool:
+    """Compare `name-version.dist-info` directories as PEP 503 names and PEP 440 versions."""
+    name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
+    expected_name, _, expected_version = expected.removesuffix(".dist-info").rpartition("-")
+    try:
+        return canonicalize_name(name) == canonicalize_name(expected_name) and Version(
+            version
+        ) == Version(expected_version)
+    except InvalidVersion:
+        return False
+
+
+def _only_member(members: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+    matches = [member for member in members if member.filename == name]
+    _check_one_metadata_member(name, len(matches))
+    return matches[0]
+
+
+def _check_one_metadata_member(name: str, count: int) -> None:
+    if count == 0:
+        kind = "wheel" if name.endswith("/METADATA") else "sdist"
+        raise _Refused(f"missing {name}: every {kind} carries its core metadata there")
+    if count > 1:
+        # Tools disagree on which copy wins; the index must show what installers will see.
+        raise _Refused(f"{count} copies of {name}: a distribution has exactly one")
+
+
+def _read_zip_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    _check_metadata_size(member.filename, member.file_size)
+    if member.flag_bits & _ZIP_ENCRYPTED_FLAG:
+        raise _Refused(f"{member.filename} is encrypted")
+    # zipfile stops at the declared size (checked above) and verifies the CRC.
+    return archive.read(member)
+
+
+def _check_metadata_size(name: str, size: int) -> None:
+    if size > MAX_METADATA_BYTES:
+        raise _Refused(
+            f"{name} is {size:,} bytes, over the {MAX_METADATA_BYTES // MiB} MiB limit "
+            "for core metadata"
+        )
+
+
+def _check_member_path(name: str) -> None:
+    # PureWindowsPath splits on both separators and sees drives ("C:") and UNC roots.
+    path = PureWindowsPath(name)
+    if path.anchor:
+        raise _Refused(f"archive member {name!r} has an absolute path")
+    if ".." in path.parts:
+        raise _Refused(f"archive member {name!r} has '..' in its path")
+
+
+def _refused_member_type(name: str, member_type: str) -> _Refused:
+    return _Refused(
+        f"archive member {name!r} is {member_type}; "
+        "a distribution may contain only regular files and directories"
+    )
+
+
+def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
+    # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
+    # byte tarfile asks for, including those of headers it reads whole into memory.
+    with path.open("rb") as file:
+        compressed = _HashingReader(file)
+        try:
+            with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
+                inflated = _InflationGuard(inflating, compressed)
+                with tarfile.open(fileobj=inflated, mode="r|") as archive:
+                    metadata = _scan_tar(archive, metadata_member)
+                # Inflating the rest verifies the gzip checksum and hashes the file's tail.
+                inflated.drain()
+        except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise _Refused(f"not a readable .tar.gz archive ({error})") from None
+        compressed.drain()
+    return _ArchiveRead(
+        metadata_member, metadata, compressed.digest.hexdigest(), compressed.bytes_read
+    )
+
+
+def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
+    metadata: list[bytes] = []
+    for member in archive:
+        _check_member_path(member.name)
+        if not (member.isreg() or member.isdir()):
+            member_type = _TAR_MEMBER_TYPES.get(member.type, "an unsupported tar member type")
+            raise _refused_member_type(member.name, member_type)
+        # Refuse on the header's word: stepping over this member would inflate it.
+        if member.offset_data + member.size > MAX_UNPACKED_BYTES:
+            raise _Refused(
+                f"archive member {member.name!r} declares {member.size:,} bytes, taking the "
+                f"archive over the {MAX_UNPACKED_BYTES // GiB} GiB limit: "
+                "refusing a possible tar bomb"
+            )
+        if member.name == metadata_member:
+            _check_metadata_size(member.name, member.size)
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                raise _Refused(f"{member.name} is not a regular file")
+            metadata.append(extracted.read())
+    _check_one_metadata_member(metadata_member, len(metadata))
+    return metadata[0]
+
+
+class _HashingReader(io.RawIOBase):
+    """Hashes and counts the bytes of a file as they are read, so it is read once."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__()
+        self._file = file
+        self.digest = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._file.read(size)
+        self.digest.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK_BYTES):
+            pass
+
+
+class _InflationGuard(io.RawIOBase):
+    """Counts the bytes gzip inflates as they are read, and stops a bomb mid-stream."""
+
+    def __init__(self, inflating: gzip.GzipFile, compressed: _HashingReader) -> None:
+        super().__init__()
+        self._inflating = inflating
+        self._compressed = compressed
+        self._inflated = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._inflating.read(size)
+        self._inflated += len(data)
+        if self._inflated > MAX_UNPACKED_BYTES:
+            raise _Refused(
+                f"archive inflates to more than {MAX_UNPACKED_BYTES // GiB} GiB: "
+                "refusing a possible gzip bomb"
+            )
+        if (
+            self._inflated > RATIO_CHECKED_ABOVE_BYTES
+            and self._inflated > MAX_COMPRESSION_RATIO * self._compressed.bytes_read
+        ):
+            raise _Refused(
+                f"archive inflates to more than {MAX_COMPRESSION_RATIO} times its compressed "
+                "size: refusing a possible gzip bomb"
+            )
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK_BYTES):
+            pass
+
+
+def _parse_metadata(data: bytes, member: str) -> Metadata:
+    try:
+        return Metadata.from_email(data, validate=True)
+    except ExceptionGroup as group:
+        problems = [error for error in group.exceptions if isinstance(error, InvalidMetadata)]
+        if len(problems) < len(group.exceptions):
+            raise
+    except InvalidMetadata as error:
+        problems = [error]
+    raise _Refused(_describe_metadata_problems(problems, data, member))
+
+
+def _describe_metadata_problems(problems: list[InvalidMetadata], data: bytes, member: str) -> str:
+    if any(problem.field == "metadata-version" for problem in problems):
+        # Without a known Metadata-Version no other field can be read with confidence.
+        declared = parse_email(data)[0].get("metadata_version")
+        if declared is None:
+            return f"missing Metadata-Version in {member}: this is not core metadata"
+        return (
+            f"unsupported Metadata-Version {_shorten(repr(declared))} in {member}: "
+            "rebuild with a build backend that writes a standard core metadata version"
+        )
+    shown = "; ".join(
+        f"{_header(problem.field)}: {_shorten(str(problem))}"
+        for problem in problems[:_SHOWN_METADATA_PROBLEMS]
+    )
+    hidden = len(problems) - _SHOWN_METADATA_PROBLEMS
+    more = f" (and {hidden} more)" if hidden > 0 else ""
+    return f"invalid metadata in {member}: {shown}{more}"
+
+
+def _header(field: str) -> str:
+    """The header as written in METADATA: "requires-python" -> "Requires-Python"."""
+    return "-".join(word.capitalize() for word in field.split("-"))
+
+
+def _shorten(text: str) -> str:
+    """Keep a hostile value from turning the one-line reason into megabytes."""
+    if len(text) <= _MAX_PROBLEM_CHARS:
+        return text
+    return text[: _MAX_PROBLEM_CHARS - 1] + "…"
+
+
+def _check_matches_filename(metadata: Metadata, project: NormalizedName, version: Version) -> None:
+    if canonicalize_name(metadata.name) != project:
+        raise _Refused(
+            f"metadata Name {metadata.name!r} does not match the project {project!r} "
+            "in the file name"
+        )
+    if metadata.version != version:
+        raise _Refused(
+            f"metadata Version '{metadata.version}' does not match the version "
+            f"'{version}' in the file name"
+        )
