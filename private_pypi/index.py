@@ -30,7 +30,7 @@ from .pages import (
     render_root_html,
     render_root_json,
 )
-from .storage import Storage
+from .storage import Storage, StoredObject
 
 Record = TypeVar("Record")
 
@@ -65,6 +65,21 @@ class PageKind(Generic[Record]):
 PROJECT = PageKind(parse_project_json, render_project_json, render_project_html)
 ROOT = PageKind(parse_root_json, render_root_json, render_root_html)
 
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """A project page as read, so an update can start from it without reading it again."""
+
+    name: NormalizedName
+    stored: StoredObject | None
+
+    @property
+    def page(self) -> ProjectPage | None:
+        if self.stored is None:
+            return None
+        return _parse(PROJECT, self.stored.body, self.stored.key)
+
+
 ProjectChange = Callable[[ProjectPage | None], ProjectPage]
 RootChange = Callable[[frozenset[NormalizedName]], frozenset[NormalizedName]]
 
@@ -79,15 +94,21 @@ class Index:
     written: list[str] = field(default_factory=list)
 
     def project(self, name: NormalizedName) -> ProjectPage | None:
-        stored = self.storage.read(layout.project_json(name))
-        return None if stored is None else _parse(PROJECT, stored.body, stored.key)
+        return self.snapshot(name).page
+
+    def snapshot(self, name: NormalizedName) -> ProjectSnapshot:
+        return ProjectSnapshot(name, self.storage.read(layout.project_json(name)))
 
     def projects(self) -> frozenset[NormalizedName]:
         stored = self.storage.read(layout.ROOT_JSON)
         return frozenset() if stored is None else _parse(ROOT, stored.body, stored.key)
 
-    def update_project(self, name: NormalizedName, change: ProjectChange) -> ProjectPage:
-        return self._update(layout.project_json(name), PROJECT, change)
+    def update_project(
+        self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
+    ) -> ProjectPage:
+        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
+        first = (read.stored,) if read is not None else None
+        return self._update(layout.project_json(name), PROJECT, change, first)
 
     def update_root(self, change: RootChange) -> frozenset[NormalizedName]:
         return self._update(layout.ROOT_JSON, ROOT, lambda names: change(names or frozenset()))
@@ -97,9 +118,11 @@ class Index:
         json_key: str,
         kind: PageKind[Record],
         change: Callable[[Record | None], Record],
+        first: tuple[StoredObject | None] | None = None,
     ) -> Record:
         for delay in self.retry.delays(self.rng):
-            stored = self.storage.read(json_key)
+            stored = first[0] if first else self.storage.read(json_key)
+            first = None
             current = None if stored is None else _parse(kind, stored.body, json_key)
             record = change(current)
             body = kind.render_json(record)

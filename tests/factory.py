@@ -42,9 +42,7 @@ def wheel(
         name, version, requires_dist=requires_dist, requires_python=requires_python
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            f"{module}/__init__.py", f"VERSION = {version!r}\n# {payload.hex()}\n"
-        )
+        archive.writestr(f"{module}/__init__.py", f"VERSION = {version!r}\n# {payload.hex()}\n")
         archive.writestr(f"{dist_info}/METADATA", metadata)
         archive.writestr(
             f"{dist_info}/WHEEL",

@@ -61,7 +61,7 @@ def test_repository_defaults_to_the_bucket_the_ci_secrets_name() -> None:
 
 
 def test_with_nothing_configured_the_error_names_the_settings() -> None:
-    with pytest.raises(ConfigurationError, match="AWS_PYPI_BUCKET.*S3_PYPI_BUCKET"):
+    with pytest.raises(ConfigurationError, match=r"AWS_PYPI_BUCKET.*S3_PYPI_BUCKET"):
         repository_url(None, {})
 
 

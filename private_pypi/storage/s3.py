@@ -182,8 +182,18 @@ class S3Storage:
             "CacheControl": cache_control,
             "Metadata": dict(metadata),
         }
-        subscribers = [_ProgressSubscriber(progress)] if progress else None
         try:
+            size = path.stat().st_size
+            if size < TRANSFER_CONFIG.multipart_threshold:
+                # One request, and its answer carries the ETag.
+                with path.open("rb") as body:
+                    response = self._upload_client.put_object(
+                        Bucket=self.bucket, Key=key, Body=body, **extra
+                    )
+                if progress:
+                    progress(size)
+                return _etag(response)
+            subscribers = [_ProgressSubscriber(progress)] if progress else None
             self._transfers.upload(
                 str(path), self.bucket, key, extra_args=extra, subscribers=subscribers
             ).result()

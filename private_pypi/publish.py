@@ -1,0 +1,226 @@
+"""Publish distributions: files first, then the pages that link them.
+
+Order is what keeps the index whole: every file (and its PEP 658 metadata) is stored
+before any page names it, a new project is added to the root page before its own page
+exists, and each page is updated with a conditional write. A failure at any point
+leaves pages that link only stored files, and running the same publish again finishes
+the job. One release into an existing project costs a fixed number of requests, however
+large the repository: nothing is listed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+
+from . import layout
+from .distributions import Distribution, content_type, inspect
+from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
+from .index import Index
+from .pages import FileEntry, ProjectPage
+from .storage import Storage
+from .storage.base import SHA256_METADATA, Progress
+
+Clock = Callable[[], datetime]
+
+
+class PublishRefused(PublishError):
+    """Some files are bad; nothing was published. The message lists every problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(
+            f"refusing to publish: {len(problems)} problem(s), nothing was written\n{lines}"
+        )
+        self.problems = list(problems)
+
+
+class Outcome(enum.Enum):
+    UPLOADED = "uploaded"
+    UNCHANGED = "unchanged"
+    WOULD_UPLOAD = "would upload"
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    distribution: Distribution
+    outcome: Outcome
+
+
+@dataclass
+class PublishResult:
+    files: list[PublishedFile] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def inspect_all(paths: Iterable[Path]) -> list[Distribution]:
+    """Inspect every file; refuse the lot if any is bad or two disagree."""
+    distributions: list[Distribution] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            distributions.append(inspect(path))
+        except InvalidDistribution as error:
+            problems.append(str(error))
+    by_name: dict[str, Distribution] = {}
+    for distribution in distributions:
+        twin = by_name.setdefault(distribution.filename, distribution)
+        if twin.sha256 != distribution.sha256:
+            problems.append(
+                f"{distribution.filename}: given twice with different content "
+                f"({twin.path} and {distribution.path})"
+            )
+    if problems:
+        raise PublishRefused(problems)
+    return list(by_name.values())
+
+
+@dataclass
+class Publisher:
+    index: Index
+    clock: Clock = utc_now
+
+    @property
+    def storage(self) -> Storage:
+        return self.index.storage
+
+    def publish(
+        self,
+        distributions: Sequence[Distribution],
+        *,
+        dry_run: bool = False,
+        on_file: Callable[[PublishedFile], None] = lambda _: None,
+        progress: Callable[[Distribution], Progress | None] = lambda _: None,
+    ) -> PublishResult:
+        projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
+        for distribution in distributions:
+            projects[distribution.project].append(distribution)
+        snapshots = {name: self.index.snapshot(name) for name in projects}
+        pages = {name: snapshot.page for name, snapshot in snapshots.items()}
+        self._refuse_conflicts(pages, projects)
+
+        result = PublishResult()
+        entries: dict[NormalizedName, list[FileEntry]] = defaultdict(list)
+        for name, members in projects.items():
+            for distribution in members:
+                indexed = pages[name] and pages[name].file(distribution.filename)
+                if indexed:
+                    published = PublishedFile(distribution, Outcome.UNCHANGED)
+                elif dry_run:
+                    published = PublishedFile(distribution, Outcome.WOULD_UPLOAD)
+                else:
+                    entry, outcome = self._store(distribution, progress(distribution))
+                    entries[name].append(entry)
+                    published = PublishedFile(distribution, outcome)
+                result.files.append(published)
+                on_file(published)
+        if dry_run:
+            return result
+
+        new_projects = {name for name, page in pages.items() if page is None}
+        if new_projects:
+            self.index.update_root(lambda known: known | new_projects)
+        for name in projects:
+            added = entries[name]
+            self.index.update_project(
+                name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
+            )
+        result.pages = list(self.index.written)
+        return result
+
+    def _refuse_conflicts(
+        self,
+        pages: dict[NormalizedName, ProjectPage | None],
+        projects: dict[NormalizedName, list[Distribution]],
+    ) -> None:
+        problems = []
+        for name, members in projects.items():
+            page = pages[name]
+            for distribution in members:
+                indexed = page.file(distribution.filename) if page else None
+                if indexed and indexed.sha256 != distribution.sha256:
+                    problems.append(_conflict(distribution, indexed.sha256))
+        if problems:
+            raise FileConflict("\n".join(problems))
+
+    def _store(
+        self, distribution: Distribution, progress: Progress | None
+    ) -> tuple[FileEntry, Outcome]:
+        """Upload the file and its metadata, never replacing different bytes."""
+        key = layout.file_key(distribution.project, distribution.filename)
+        etag = self.storage.upload(
+            key,
+            distribution.path,
+            content_type=content_type(distribution.filename),
+            cache_control=layout.FILE_CACHE_CONTROL,
+            metadata={SHA256_METADATA: distribution.sha256},
+            progress=progress,
+        )
+        outcome, uploaded_at = Outcome.UPLOADED, self.clock()
+        if etag is None:
+            # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
+            stored_sha256 = self.storage.sha256(key)
+            if stored_sha256 != distribution.sha256:
+                raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
+            info = self.storage.head(key)
+            if info is None:
+                raise PublishError(f"{key} vanished while it was being published; run again")
+            outcome, etag, uploaded_at = Outcome.UNCHANGED, info.etag, info.last_modified
+        metadata_etag = self._store_metadata(distribution)
+        entry = FileEntry(
+            filename=distribution.filename,
+            version=str(distribution.version),
+            size=distribution.size,
+            sha256=distribution.sha256,
+            upload_time=uploaded_at,
+            requires_python=distribution.requires_python,
+            metadata_sha256=distribution.metadata_sha256,
+            etag=etag,
+            metadata_etag=metadata_etag,
+        )
+        return entry, outcome
+
+    def _store_metadata(self, distribution: Distribution) -> str:
+        """Store a wheel's metadata file (PEP 658) and return its ETag; "" for an sdist."""
+        if distribution.metadata is None:
+            return ""
+        key = layout.metadata_key(distribution.project, distribution.filename)
+        try:
+            return self.storage.write(
+                key,
+                distribution.metadata,
+                content_type=layout.METADATA_TYPE,
+                cache_control=layout.FILE_CACHE_CONTROL,
+                create_only=True,
+            )
+        except PreconditionFailed:
+            # An earlier run stored it: the wheel is identical, so is its metadata.
+            info = self.storage.head(key)
+            return info.etag if info else ""
+
+
+def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:
+    page = page or ProjectPage(name)
+    for entry in entries:
+        existing = page.file(entry.filename)
+        # A file indexed meanwhile keeps its first upload time and its yank.
+        page = page.with_file(entry if existing is None else existing)
+    return page
+
+
+def _conflict(distribution: Distribution, stored_sha256: str) -> str:
+    return (
+        f"{distribution.filename}: the repository already has a different file of this name "
+        f"(sha256 {stored_sha256[:12]}…, yours {distribution.sha256[:12]}…); files are "
+        "immutable, so publish a new version instead"
+    )

@@ -1,0 +1,235 @@
+"""Rebuild every page from what is stored: the repair path.
+
+It lists the bucket once, in key order, so each project's objects arrive together and
+are handled while the listing goes on. The stored JSON page vouches for a file while the
+file's ETag is unchanged; any other file is downloaded and inspected again. Yank markers
+and first upload times are kept. Pages that would not change are not written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from pathlib import Path
+from threading import BoundedSemaphore, Lock
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from . import layout
+from .distributions import DISTRIBUTION_SUFFIXES, inspect
+from .errors import InvalidDistribution
+from .index import Index
+from .pages import (
+    FileEntry,
+    InvalidPage,
+    ProjectPage,
+    parse_project_json,
+    render_project_html,
+    render_project_json,
+    render_root_html,
+    render_root_json,
+)
+from .storage import ObjectInfo, Storage, content_etag
+
+
+@dataclass
+class ReindexReport:
+    projects: int = 0
+    files: int = 0
+    inspected: int = 0
+    written: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reindexer:
+    index: Index
+    workers: int = 16
+    on_project: Callable[[NormalizedName], None] = lambda _: None
+    report: ReindexReport = field(default_factory=ReindexReport)
+    _lock: Lock = field(default_factory=Lock)
+
+    @property
+    def storage(self) -> Storage:
+        return self.index.storage
+
+    def run(self) -> ReindexReport:
+        projects: set[NormalizedName] = set()
+        root_objects: list[ObjectInfo] = []
+        # Bound the work in flight, so memory stays flat however large the bucket is.
+        slots = BoundedSemaphore(self.workers * 4)
+        futures: list[Future[None]] = []
+        with ThreadPoolExecutor(self.workers) as pool:
+            for directory, objects in _by_directory(self.storage.list(layout.SIMPLE)):
+                if directory is None:
+                    root_objects.extend(objects)
+                    continue
+                name = canonicalize_name(directory)
+                if name != directory:
+                    self._problem(
+                        f"{layout.SIMPLE}{directory}/ is not a normalized project name: "
+                        f"move its files to {layout.project_dir(name)} and reindex"
+                    )
+                    continue
+                projects.add(name)
+                slots.acquire()
+                future = pool.submit(self._project, name, objects)
+                future.add_done_callback(lambda _: slots.release())
+                futures.append(future)
+            for future in futures:
+                future.result()
+            futures.clear()
+        self._root(projects, root_objects)
+        self.report.projects = len(projects)
+        return self.report
+
+    def _project(self, name: NormalizedName, objects: list[ObjectInfo]) -> None:
+        stored = self.storage.read(layout.project_json(name))
+        try:
+            cached = parse_project_json(stored.body) if stored else None
+        except InvalidPage:
+            cached = None
+        page = self._rebuild(name, objects, cached)
+        listed = {info.key: info for info in objects}
+        html = render_project_html(page)
+        if (
+            stored is not None
+            and stored.body == render_project_json(page)
+            and self._html_current(html, layout.project_json(name), listed)
+        ):
+            self.on_project(name)
+            return
+        attempts = 0
+
+        def rebuild(current: ProjectPage | None) -> ProjectPage:
+            nonlocal attempts
+            attempts += 1
+            if attempts == 1:
+                return page
+            # A publish got in since the listing: list this project again.
+            return self._rebuild(name, list(self.storage.list(layout.project_dir(name))), current)
+
+        index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
+        index.update_project(name, rebuild)
+        with self._lock:
+            self.report.written.extend(index.written)
+        self.on_project(name)
+
+    def _rebuild(
+        self, name: NormalizedName, objects: Iterable[ObjectInfo], cached: ProjectPage | None
+    ) -> ProjectPage:
+        listed = {info.key.rsplit("/", 1)[1]: info for info in objects}
+        entries = []
+        for filename, info in listed.items():
+            if not filename.endswith(DISTRIBUTION_SUFFIXES):
+                continue
+            entry = self._entry(
+                name, filename, info, listed, cached.file(filename) if cached else None
+            )
+            if entry is not None:
+                entries.append(entry)
+        with self._lock:
+            self.report.files += len(entries)
+        return ProjectPage(name, tuple(entries))
+
+    def _entry(
+        self,
+        name: NormalizedName,
+        filename: str,
+        info: ObjectInfo,
+        listed: dict[str, ObjectInfo],
+        cached: FileEntry | None,
+    ) -> FileEntry | None:
+        metadata = listed.get(filename + layout.METADATA_SUFFIX)
+        marker = listed.get(filename + layout.YANK_SUFFIX)
+        yanked = None
+        if marker is not None:
+            yanked = cached.yanked if cached and cached.yanked is not None else self._reason(marker)
+        if (
+            cached is not None
+            and cached.etag == info.etag
+            and cached.size == info.size
+            and (
+                cached.metadata_sha256 is None
+                or (metadata is not None and metadata.etag == cached.metadata_etag)
+            )
+        ):
+            return replace(cached, yanked=yanked)
+        with tempfile.TemporaryDirectory(prefix="private-pypi-") as scratch:
+            local = Path(scratch, filename)
+            self.storage.download(info.key, local)
+            try:
+                distribution = inspect(local)
+            except InvalidDistribution as error:
+                self._problem(f"{info.key}: left off the index: {error.reason}")
+                return None
+        with self._lock:
+            self.report.inspected += 1
+        metadata_etag = ""
+        if distribution.metadata is not None:
+            metadata_etag = self.storage.write(
+                layout.metadata_key(name, filename),
+                distribution.metadata,
+                content_type=layout.METADATA_TYPE,
+                cache_control=layout.FILE_CACHE_CONTROL,
+            )
+        return FileEntry(
+            filename=filename,
+            version=str(distribution.version),
+            size=distribution.size,
+            sha256=distribution.sha256,
+            upload_time=cached.upload_time if cached else info.last_modified,
+            requires_python=distribution.requires_python,
+            metadata_sha256=distribution.metadata_sha256,
+            yanked=yanked,
+            etag=info.etag,
+            metadata_etag=metadata_etag,
+        )
+
+    def _reason(self, marker: ObjectInfo) -> str:
+        stored = self.storage.read(marker.key)
+        return stored.body.decode("utf-8", "replace") if stored else ""
+
+    def _root(self, projects: set[NormalizedName], objects: list[ObjectInfo]) -> None:
+        listed = {info.key: info for info in objects}
+        stored = self.storage.read(layout.ROOT_JSON)
+        if (
+            stored is not None
+            and stored.body == render_root_json(projects)
+            and self._html_current(render_root_html(projects), layout.ROOT_JSON, listed)
+        ):
+            return
+        index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
+        index.update_root(lambda _: frozenset(projects))
+        self.report.written.extend(index.written)
+
+    def _html_current(self, html: bytes, json_key: str, listed: dict[str, ObjectInfo]) -> bool:
+        for key in layout.html_keys(json_key, directory_keys=self.storage.directory_keys):
+            info = listed.get(key)
+            if info is None:
+                return False
+            if info.etag != content_etag(html):
+                stored = self.storage.read(key)
+                if stored is None or stored.body != html:
+                    return False
+        return True
+
+    def _problem(self, problem: str) -> None:
+        with self._lock:
+            self.report.problems.append(problem)
+
+
+def _by_directory(
+    objects: Iterator[ObjectInfo],
+) -> Iterator[tuple[str | None, list[ObjectInfo]]]:
+    """Group a key-ordered listing by project directory; None for the root pages."""
+
+    def directory(info: ObjectInfo) -> str | None:
+        parts = info.key[len(layout.SIMPLE) :].split("/", 1)
+        return parts[0] if len(parts) == 2 else None
+
+    for name, group in groupby(objects, key=directory):
+        yield name, list(group)

@@ -1,0 +1,260 @@
+"""private-pypi tasks: build, publish and look after a private Python package index.
+
+Every task is a thin layer over the `private_pypi` package. `invoke --list` lists them;
+`invoke --help TASK` explains one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from private_pypi.console import human_size, progress_bar
+from private_pypi.errors import PublishError
+
+ROOT = Path(__file__).resolve().parent
+Task = TypeVar("Task", bound=Callable[..., Any])
+
+
+def reports_errors(function: Task) -> Task:
+    """Turn a user-fixable error into one line on stderr and exit code 1."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except PublishError as error:
+            raise Exit(f"error: {error}", code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open_index(repository: str | None) -> Any:
+    from private_pypi.index import Index
+    from private_pypi.storage import open_storage, repository_url
+
+    return Index(open_storage(repository_url(repository, os.environ), os.environ))
+
+
+def _configured_packages(c: Context) -> list[Path]:
+    packages = c.config.get("publish", {}).get("packages", [])
+    if not packages:
+        raise Exit(
+            "error: no packages to build: list their directories under publish.packages in "
+            "invoke.yaml, or pass --package PATH",
+            code=1,
+        )
+    return [ROOT / package for package in packages]
+
+
+def _build(c: Context, packages: list[str], output: Path, isolated: bool) -> list[Path]:
+    from private_pypi.building import build_packages
+
+    sources = [Path(package) for package in packages] or _configured_packages(c)
+    print(f"building {len(sources)} package(s) into {output}")
+    built = build_packages(sources, output, isolated=isolated)
+    for path in built:
+        print(f"  built {path.name} ({human_size(path.stat().st_size)})")
+    return built
+
+
+@task(
+    iterable=["package"],
+    help={
+        "package": "a package directory to build (repeatable); default: publish.packages "
+        "in invoke.yaml",
+        "output": "where to put the sdists and wheels (default: dist/)",
+        "no-isolation": "build with the backend installed here instead of a fresh "
+        "environment (works offline)",
+    },
+)
+@reports_errors
+def build(
+    c: Context, package: list[str] | None = None, output: str = "dist", no_isolation: bool = False
+) -> None:
+    """Build an sdist and a wheel of each package with pypa/build."""
+    _build(c, package or [], Path(output), isolated=not no_isolation)
+
+
+@task(
+    iterable=["package"],
+    help={
+        "dist": "publish the files already in this directory and build nothing",
+        "repository": "s3://BUCKET, a directory or file:// URL; default: s3://$AWS_PYPI_BUCKET, "
+        "else s3://$S3_PYPI_BUCKET",
+        "dry-run": "check the files and the repository, and say what would be uploaded",
+        "package": "build these package directories instead of publish.packages (repeatable)",
+        "no-isolation": "build with the backend installed here (works offline)",
+    },
+)
+@reports_errors
+def publish(
+    c: Context,
+    dist: str | None = None,
+    repository: str | None = None,
+    dry_run: bool = False,
+    package: list[str] | None = None,
+    no_isolation: bool = False,
+) -> None:
+    """Build the packages, upload them and update the index. Safe to run again."""
+    from private_pypi.distributions import find_distributions
+    from private_pypi.publish import Publisher, inspect_all
+
+    index = _open_index(repository)
+    if dist:
+        files = find_distributions(Path(dist))
+        if not files:
+            raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
+    else:
+        files = _build(c, package or [], ROOT / "dist", isolated=not no_isolation)
+    distributions = inspect_all(files)
+    print(
+        f"{'checking' if dry_run else 'publishing'} {len(distributions)} file(s) to "
+        f"{index.storage.location}"
+    )
+    result = Publisher(index).publish(
+        distributions,
+        dry_run=dry_run,
+        on_file=lambda published: print(
+            f"  {published.outcome.value:12} {published.distribution.filename} "
+            f"({human_size(published.distribution.size)})"
+        ),
+        progress=lambda d: progress_bar(d.filename, d.size),
+    )
+    if dry_run:
+        print("dry run: nothing was written")
+        return
+    _invalidate(result.pages)
+    names = sorted({published.distribution.project for published in result.files})
+    print(f"index: {index.storage.index_url}")
+    print(f"install: pip install --extra-index-url {index.storage.index_url} {' '.join(names)}")
+
+
+def _invalidate(pages: list[str]) -> None:
+    """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
+    distribution_id = os.environ.get("AWS_PYPI_DISTRIBUTION_ID")
+    if not distribution_id or not pages:
+        return
+    from private_pypi.cdn import invalidate
+
+    paths = invalidate(distribution_id, pages, os.environ)
+    print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
+
+
+@task(help={"repository": "s3://BUCKET or a directory; default as for publish"})
+@reports_errors
+def reindex(c: Context, repository: str | None = None) -> None:
+    """Rebuild every page from the stored files: the repair path (lists the bucket)."""
+    from private_pypi.reindex import Reindexer
+
+    index = _open_index(repository)
+    print(f"reindexing {index.storage.location}")
+    report = Reindexer(index).run()
+    for problem in report.problems:
+        print(f"  warning: {problem}", file=sys.stderr)
+    print(
+        f"{report.projects} project(s), {report.files} file(s); {report.inspected} file(s) "
+        f"read again; {len(report.written)} page object(s) written"
+    )
+    _invalidate(report.written)
+
+
+def _release(name: str, version: str) -> Any:
+    from private_pypi.manage import Release
+
+    return Release.parse(name, version)
+
+
+@task(
+    help={
+        "name": "the project",
+        "version": "the version to yank",
+        "reason": "shown to users by pip and uv",
+        "repository": "s3://BUCKET or a directory; default as for publish",
+    }
+)
+@reports_errors
+def yank(
+    c: Context, name: str, version: str, reason: str = "", repository: str | None = None
+) -> None:
+    """Yank a release (PEP 592): installers skip it unless it is pinned with ==."""
+    from private_pypi.manage import yank as yank_release
+
+    index = _open_index(repository)
+    files = yank_release(index, _release(name, version), reason)
+    print(f"yanked {len(files)} file(s) of {name} {version}")
+    _invalidate(index.written)
+
+
+@task(
+    help={
+        "name": "the project",
+        "version": "the version to restore",
+        "repository": "s3://BUCKET or a directory; default as for publish",
+    }
+)
+@reports_errors
+def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
+    """Undo a yank."""
+    from private_pypi.manage import unyank as unyank_release
+
+    index = _open_index(repository)
+    files = unyank_release(index, _release(name, version))
+    print(f"unyanked {len(files)} file(s) of {name} {version}")
+    _invalidate(index.written)
+
+
+@task(
+    help={
+        "name": "the project",
+        "version": "the version to delete",
+        "yes": "do not ask for confirmation (for CI)",
+        "repository": "s3://BUCKET or a directory; default as for publish",
+    }
+)
+@reports_errors
+def delete(
+    c: Context, name: str, version: str, yes: bool = False, repository: str | None = None
+) -> None:
+    """Delete a release's files and take them off the pages. Prefer yank."""
+    from private_pypi.manage import delete as delete_release
+
+    index = _open_index(repository)
+    release = _release(name, version)
+    if not yes:
+        answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            raise Exit("nothing deleted", code=1)
+    files = delete_release(index, release)
+    for entry in files:
+        print(f"  deleted {entry.filename}")
+    print("recover within 90 days from the bucket's object versions: see README, 'Deleting'")
+    _invalidate(index.written)
+
+
+@task
+@reports_errors
+def demo(c: Context) -> None:
+    """Build the examples, publish them to a local repository, pip-install one: no AWS."""
+    from private_pypi.demo import run_demo
+
+    run_demo(ROOT, ROOT / ".demo", print)
+    print(
+        "demo finished: the repository is in .demo/repository; serve it with "
+        "`python -m http.server -d .demo/repository`"
+    )
+
+
+@task(help={"pytest-args": "extra arguments for pytest, e.g. '-k publish -x'"})
+def test(c: Context, pytest_args: str = "") -> None:
+    """Run the whole test suite (ruff, then pytest in parallel)."""
+    c.run("ruff check .", pty=False)
+    c.run(f"pytest -n auto {pytest_args}", pty=False)

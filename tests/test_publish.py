@@ -1,0 +1,197 @@
+"""Publishing, as a user sees it: files in, pages right, nothing lost or replaced."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from private_pypi import layout
+from private_pypi.errors import FileConflict
+from private_pypi.index import Index
+from private_pypi.pages import ProjectPage, render_project_html, render_project_json
+from private_pypi.publish import Outcome, Publisher, PublishRefused, inspect_all
+from private_pypi.storage import LocalStorage, S3Storage
+from tests.factory import sdist, wheel
+
+
+def publish(index: Index, *paths: Path) -> list[Outcome]:
+    result = Publisher(index).publish(inspect_all(paths))
+    return [published.outcome for published in result.files]
+
+
+def json_page(storage: S3Storage | LocalStorage, project: str) -> dict:
+    stored = storage.read(f"simple/{project}/index.json")
+    assert stored is not None, f"no page for {project}"
+    return json.loads(stored.body)
+
+
+def test_publishing_the_examples_makes_the_seed_layout(
+    index: Index, example_dists: list[Path]
+) -> None:
+    assert publish(index, *example_dists) == [Outcome.UPLOADED] * 4
+    storage = index.storage
+
+    keys = {info.key for info in storage.list("simple/")}
+    expected = {
+        "simple/index.html",
+        "simple/index.json",
+        "simple/acme-greeting/index.html",
+        "simple/acme-greeting/index.json",
+        "simple/acme-greeting/acme_greeting-1.0.0.tar.gz",
+        "simple/acme-greeting/acme_greeting-1.0.0-py3-none-any.whl",
+        "simple/acme-greeting/acme_greeting-1.0.0-py3-none-any.whl.metadata",
+        "simple/acme-hello/index.html",
+        "simple/acme-hello/index.json",
+        "simple/acme-hello/acme_hello-1.0.0.tar.gz",
+        "simple/acme-hello/acme_hello-1.0.0-py3-none-any.whl",
+        "simple/acme-hello/acme_hello-1.0.0-py3-none-any.whl.metadata",
+    }
+    if storage.directory_keys:  # the S3 REST endpoint serves these keys for .../simple/NAME/
+        expected |= {"simple/", "simple/acme-greeting/", "simple/acme-hello/"}
+    assert keys == expected
+    root = storage.read("simple/index.json")
+    assert root is not None
+    assert [p["name"] for p in json.loads(root.body)["projects"]] == ["acme-greeting", "acme-hello"]
+
+
+def test_pages_and_files_carry_their_content_types_and_cache_control(
+    s3_storage: S3Storage, example_dists: list[Path]
+) -> None:
+    publish(Index(s3_storage), *example_dists)
+    client, bucket = s3_storage.client, s3_storage.bucket
+
+    def head(key: str) -> tuple[str, str]:
+        response = client.head_object(Bucket=bucket, Key=key)
+        return response["ContentType"], response["CacheControl"]
+
+    for page in (
+        "simple/",
+        "simple/index.html",
+        "simple/acme-hello/",
+        "simple/acme-hello/index.html",
+    ):
+        assert head(page) == ("text/html; charset=utf-8", "public, max-age=60")
+    assert head("simple/acme-hello/index.json") == (
+        "application/vnd.pypi.simple.v1+json",
+        "public, max-age=60",
+    )
+    immutable = "public, max-age=31536000, immutable"
+    assert head("simple/acme-hello/acme_hello-1.0.0-py3-none-any.whl") == (
+        "application/zip",
+        immutable,
+    )
+    assert head("simple/acme-hello/acme_hello-1.0.0.tar.gz")[1] == immutable
+    assert head("simple/acme-hello/acme_hello-1.0.0-py3-none-any.whl.metadata")[1] == immutable
+
+
+def test_the_metadata_file_is_the_wheels_metadata_byte_for_byte(
+    index: Index, example_dists: list[Path]
+) -> None:
+    publish(index, *example_dists)
+    wheel_path = next(
+        p for p in example_dists if p.name.startswith("acme_hello") and p.suffix == ".whl"
+    )
+    (distribution,) = inspect_all([wheel_path])
+    stored = index.storage.read(layout.metadata_key(distribution.project, distribution.filename))
+    assert stored is not None and stored.body == distribution.metadata
+
+
+def test_publishing_the_same_files_again_changes_nothing(
+    index: Index, example_dists: list[Path]
+) -> None:
+    publish(index, *example_dists)
+    before = {info.key: index.storage.read(info.key) for info in index.storage.list("simple/")}
+
+    assert publish(index, *example_dists) == [Outcome.UNCHANGED] * 4
+
+    after = {info.key: index.storage.read(info.key) for info in index.storage.list("simple/")}
+    assert {k: v.body for k, v in after.items() if v} == {k: v.body for k, v in before.items() if v}
+
+
+def test_a_different_file_under_a_published_name_is_refused_and_nothing_changes(
+    index: Index, tmp_path: Path
+) -> None:
+    publish(index, wheel(tmp_path / "first", "acme", "1.0"))
+    snapshot = {info.key: info.etag for info in index.storage.list("simple/")}
+
+    rebuilt = wheel(tmp_path / "second", "acme", "1.0", payload=b"different")
+    with pytest.raises(FileConflict, match=r"acme-1.0-py3-none-any\.whl.*immutable"):
+        publish(index, rebuilt, sdist(tmp_path / "second", "acme", "1.0"))
+
+    assert {info.key: info.etag for info in index.storage.list("simple/")} == snapshot
+
+
+def test_a_bad_file_among_good_ones_means_nothing_is_written(index: Index, tmp_path: Path) -> None:
+    good = wheel(tmp_path, "acme", "1.0")
+    bad = tmp_path / "acme-1.1.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    with pytest.raises(PublishRefused, match="nothing was written") as refused:
+        publish(index, good, bad)
+    assert "acme-1.1.tar.gz" in str(refused.value)
+    assert list(index.storage.list("simple/")) == []
+
+
+def test_new_versions_join_the_page_and_keep_the_old_ones(index: Index, tmp_path: Path) -> None:
+    publish(index, wheel(tmp_path, "acme", "1.0"))
+    first = json_page(index.storage, "acme")["files"][0]
+    publish(index, wheel(tmp_path, "acme", "1.1"), sdist(tmp_path, "acme", "1.1"))
+
+    page = json_page(index.storage, "acme")
+    assert page["versions"] == ["1.0", "1.1"]
+    assert len(page["files"]) == 3
+    assert page["files"][0]["upload-time"] == first["upload-time"]
+
+
+def test_files_are_stored_before_any_page_links_them(s3_storage: S3Storage, tmp_path: Path) -> None:
+    operations: list[str] = []
+    s3_storage.observe_requests(operations.append)
+    publish(Index(s3_storage), wheel(tmp_path, "acme", "1.0"), sdist(tmp_path, "acme", "1.0"))
+
+    writes = [op for op in operations if op in {"PutObject", "CompleteMultipartUpload"}]
+    # Two files and a metadata file, then the root page (a new project), then its page.
+    assert len(writes) >= 3 + 3 + 2
+    assert operations.index("GetObject") == 0
+    puts_before_first_page = 3
+    assert writes[:puts_before_first_page] == ["PutObject"] * 3
+
+
+def prefill(storage: S3Storage | LocalStorage, projects: int) -> None:
+    """A repository of `projects` projects, by raw page writes: fast, and honest enough."""
+    names = [canonicalize_name(f"filler-{n:05d}") for n in range(projects)]
+
+    def write(name: str) -> None:
+        page = ProjectPage(name)
+        index_keys = [(f"simple/{name}/index.json", render_project_json(page), layout.JSON_TYPE)]
+        index_keys.append(
+            (f"simple/{name}/index.html", render_project_html(page), layout.HTML_TYPE)
+        )
+        for key, body, content_type in index_keys:
+            storage.write(key, body, content_type=content_type, cache_control="")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(write, names))
+    Index(storage).update_root(lambda _: frozenset(names))
+
+
+@pytest.mark.parametrize("existing", [10, 500])
+def test_one_release_costs_the_same_requests_however_big_the_repository(
+    s3_storage: S3Storage, tmp_path: Path, existing: int, request: pytest.FixtureRequest
+) -> None:
+    prefill(s3_storage, existing)
+    index = Index(s3_storage)
+    publish(index, wheel(tmp_path, "acme", "1.0"))
+
+    operations: Counter[str] = Counter()
+    s3_storage.observe_requests(lambda name: operations.update([name]))
+    publish(index, wheel(tmp_path, "acme", "1.1"), sdist(tmp_path, "acme", "1.1"))
+
+    assert "ListObjectsV2" not in operations
+    # Read the record; two files and a metadata file; the record and its two HTML twins;
+    # and one look to be sure no writer got in between.
+    assert operations == Counter(PutObject=6, GetObject=1, HeadObject=1), operations
+    request.config.cache.set(f"requests/{existing}", sum(operations.values()))
