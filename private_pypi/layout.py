@@ -14,6 +14,7 @@ SIMPLE = "simple/"
 ROOT_HTML = "simple/index.html"
 ROOT_JSON = "simple/index.json"
 
+DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip")
 METADATA_SUFFIX = ".metadata"  # PEP 658: the wheel's METADATA beside it
 YANK_SUFFIX = ".yank"  # our marker: its body is the yank reason, so yanks survive reindex
 

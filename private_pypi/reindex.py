@@ -19,7 +19,7 @@ from threading import BoundedSemaphore, Lock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
-from .distributions import DISTRIBUTION_SUFFIXES, inspect
+from .distributions import inspect
 from .errors import InvalidDistribution
 from .index import Index
 from .pages import (
@@ -124,7 +124,7 @@ class Reindexer:
         listed = {info.key.rsplit("/", 1)[1]: info for info in objects}
         entries = []
         for filename, info in listed.items():
-            if not filename.endswith(DISTRIBUTION_SUFFIXES):
+            if not filename.endswith(layout.DISTRIBUTION_SUFFIXES):
                 continue
             entry = self._entry(
                 name, filename, info, listed, cached.file(filename) if cached else None
