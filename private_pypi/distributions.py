@@ -215,8 +215,18 @@ def _read_zip(path: Path, kind: Kind, filename: str) -> _ArchiveRead:
                 else:
                     metadata_member = _sdist_metadata_member(filename)
                 metadata = _read_zip_member(archive, _only_member(members, metadata_member))
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-            raise _Refused(f"not a readable zip archive ({error})") from None
+        # OSError too: a corrupt central directory makes zipfile seek to negative offsets.
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            UnicodeDecodeError,
+        ) as error:
+            raise _Refused(
+                f"not a readable zip archive ({error}): the file is corrupt, truncated or not a zip"
+            ) from None
         # zipfile read only the central directory and the metadata member above.
         file.seek(0)
         digest = hashlib.file_digest(file, "sha256")
@@ -259,7 +269,8 @@ def _wheel_metadata_member(members: list[zipfile.ZipInfo], filename: str) -> str
     )
     if len(found) > 1:
         raise _Refused(
-            f"{len(found)} .dist-info directories ({', '.join(found)}); a wheel has exactly one"
+            f"{len(found)} .dist-info directories ({', '.join(map(repr, found))}); "
+            "a wheel has exactly one"
         )
     if not found:
         return f"{expected}/METADATA"  # reported missing with the name it should have
@@ -342,7 +353,10 @@ def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
                 # Inflating the rest verifies the gzip checksum and hashes the file's tail.
                 inflated.drain()
         except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
-            raise _Refused(f"not a readable .tar.gz archive ({error})") from None
+            raise _Refused(
+                f"not a readable .tar.gz archive ({error}): "
+                "the file is corrupt, truncated or not a gzip-compressed tar"
+            ) from None
         compressed.drain()
     return _ArchiveRead(
         metadata_member, metadata, compressed.digest.hexdigest(), compressed.bytes_read
@@ -448,23 +462,15 @@ def _describe_metadata_problems(problems: list[InvalidMetadata], data: bytes, me
         # Without a known Metadata-Version no other field can be read with confidence.
         declared = parse_email(data)[0].get("metadata_version")
         if declared is None:
-            return f"missing Metadata-Version in {member}: this is not core metadata"
+            return f"no readable Metadata-Version in {member}: this is not core metadata"
         return (
             f"unsupported Metadata-Version {_shorten(repr(declared))} in {member}: "
             "rebuild with a build backend that writes a standard core metadata version"
         )
-    shown = "; ".join(
-        f"{_header(problem.field)}: {_shorten(str(problem))}"
-        for problem in problems[:_SHOWN_METADATA_PROBLEMS]
-    )
+    shown = "; ".join(_shorten(str(problem)) for problem in problems[:_SHOWN_METADATA_PROBLEMS])
     hidden = len(problems) - _SHOWN_METADATA_PROBLEMS
     more = f" (and {hidden} more)" if hidden > 0 else ""
     return f"invalid metadata in {member}: {shown}{more}"
-
-
-def _header(field: str) -> str:
-    """The header as written in METADATA: "requires-python" -> "Requires-Python"."""
-    return "-".join(word.capitalize() for word in field.split("-"))
 
 
 def _shorten(text: str) -> str:

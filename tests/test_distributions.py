@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from private_pypi.distributions import (
     Distribution,
     content_type,
     find_distributions,
     inspect,
+    parse_filename,
+)
+from private_pypi.errors import InvalidDistribution
+from tests.hostile_corpus import (
+    core_metadata,
+    sdist_entries,
+    tar_file,
+    wheel_members,
+    write_sdist,
+    write_tar_gz,
+    write_wheel,
+    write_zip,
+    write_zip_sdist,
 )
 
 PYPROJECT = """\
@@ -103,3 +118,120 @@ def test_find_distributions_lists_only_wheels_and_sdists(tmp_path: Path) -> None
 )
 def test_content_type(filename: str, expected: str) -> None:
     assert content_type(filename) == expected
+
+
+def test_a_zip_sdist_is_accepted(tmp_path: Path) -> None:
+    path = write_zip_sdist(tmp_path, "zipped", "2.0")
+
+    sdist = inspect(path)
+
+    assert (sdist.project, str(sdist.version), sdist.kind) == ("zipped", "2.0", "sdist")
+    assert sdist.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_names_and_versions_compare_normalized(tmp_path: Path) -> None:
+    """PEP 503 names and PEP 440 versions: Foo.Bar_baz is foo-bar-baz, 1.0 is 1.0.0."""
+    members = wheel_members("foo_bar_baz", "1.0", core_metadata("Foo.Bar_baz", "1.0.0"))
+    path = write_zip(tmp_path / "Foo.Bar_baz-1.0-py3-none-any.whl", members)
+
+    wheel = inspect(path)
+
+    assert wheel.project == "foo-bar-baz"
+    assert wheel.version == Version("1.0")
+    assert wheel.metadata == members["foo_bar_baz-1.0.dist-info/METADATA"]
+
+
+def test_a_large_sdist_is_hashed_whole_in_one_pass(tmp_path: Path) -> None:
+    noise = random.Random(0).randbytes(3 * 1024 * 1024)  # incompressible: several read chunks
+    entries = [*sdist_entries("large"), tar_file("large-1.0/noise.bin", noise)]
+    path = write_tar_gz(tmp_path / "large-1.0.tar.gz", entries)
+
+    sdist = inspect(path)
+
+    assert sdist.size == path.stat().st_size
+    assert sdist.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_requires_python_is_normalized_by_validation(tmp_path: Path) -> None:
+    metadata = core_metadata("spaced", "1.0", "Requires-Python: >= 3.9 , <4")
+    path = write_wheel(tmp_path, "spaced", metadata=metadata)
+
+    assert inspect(path).requires_python == "<4,>=3.9"
+
+
+def refusal(path: Path) -> str:
+    with pytest.raises(InvalidDistribution) as raised:
+        inspect(path)
+    assert raised.value.filename == path.name
+    return raised.value.reason
+
+
+def test_a_corrupt_archive_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "broken-1.0.tar.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00 and then nothing sensible")
+
+    assert refusal(path).startswith("not a readable .tar.gz archive")
+
+
+def test_a_name_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -> None:
+    path = write_wheel(tmp_path, "requests", metadata=core_metadata("reqeusts"))
+
+    assert refusal(path) == (
+        "metadata Name 'reqeusts' does not match the project 'requests' in the file name"
+    )
+
+
+def test_a_version_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -> None:
+    path = write_sdist(tmp_path, "pinned", "1.0", pkg_info=core_metadata("pinned", "1.0.1"))
+
+    assert refusal(path) == (
+        "metadata Version '1.0.1' does not match the version '1.0' in the file name"
+    )
+
+
+def test_html_in_metadata_is_refused_naming_the_field(tmp_path: Path) -> None:
+    metadata = core_metadata("page", "1.0", "Requires-Python: <script>alert(1)</script>")
+    path = write_wheel(tmp_path, "page", metadata=metadata)
+
+    assert refusal(path) == (
+        "invalid metadata in page-1.0.dist-info/METADATA: "
+        "'<script>alert(1)</script>' is invalid for 'requires-python'"
+    )
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    assert refusal(tmp_path / "gone-1.0.tar.gz") == (
+        "cannot read the file: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "reason"),
+    [
+        ("setup-1.0.exe", "not a distribution: expected .whl, .tar.gz or .zip"),
+        ("pkg-1.0.tar.bz2", "not a distribution: expected .whl, .tar.gz or .zip"),
+        ("../pkg-1.0.tar.gz", "file name contains '/' or '\\': give a file, not a path"),
+        ("pkg\\..\\x-1.0.zip", "file name contains '/' or '\\': give a file, not a path"),
+        ("pkg..x-1.0.tar.gz", "file name contains '..', which no distribution name has"),
+        ("pkg\x1b[31m-1.0.tar.gz", "file name contains the control character '\\x1b'"),
+        ("p" * 250 + "-1.0.tar.gz", "file name is 261 bytes long, over the 255-byte limit"),
+        ("pkg-1.0.whl", "invalid wheel file name (Invalid wheel filename (wrong number"),
+        ("pkg-one.tar.gz", "invalid sdist file name (Invalid sdist filename (invalid version)"),
+        ("-pkg-1.0.tar.gz", "invalid project name '-pkg': use letters, digits, '.', '-' and '_'"),
+    ],
+)
+def test_unsafe_or_invalid_file_names_are_refused(filename: str, reason: str) -> None:
+    with pytest.raises(InvalidDistribution) as raised:
+        parse_filename(filename)
+
+    assert raised.value.reason.startswith(reason)
+    assert "\x1b" not in str(raised.value)
+
+
+def test_parse_filename_reads_kind_project_and_version() -> None:
+    assert parse_filename("Foo.Bar_baz-1.0-py3-none-any.whl") == (
+        "wheel",
+        "foo-bar-baz",
+        Version("1.0"),
+    )
+    assert parse_filename("foo_bar-2.0.tar.gz") == ("sdist", "foo-bar", Version("2.0"))
