@@ -105,7 +105,9 @@ def inspect(path: Path) -> Distribution:
     except _Refused as refusal:
         raise InvalidDistribution(filename, str(refusal)) from None
     except OSError as error:
-        raise InvalidDistribution(filename, f"cannot read the file: {error.strerror}") from None
+        raise InvalidDistribution(
+            filename, f"cannot read the file: {error.strerror or error}"
+        ) from None
     is_wheel = kind == "wheel"
     return Distribution(
         path=path,
@@ -357,6 +359,11 @@ def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
                 f"not a readable .tar.gz archive ({error}): "
                 "the file is corrupt, truncated or not a gzip-compressed tar"
             ) from None
+        except RecursionError:
+            # tarfile reads each extended (pax) header by recursing into the next one.
+            raise _Refused(
+                "not a readable .tar.gz archive: extended headers are chained too deep"
+            ) from None
         compressed.drain()
     return _ArchiveRead(
         metadata_member, metadata, compressed.digest.hexdigest(), compressed.bytes_read
@@ -423,6 +430,8 @@ class _InflationGuard(io.RawIOBase):
         return True
 
     def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            return self.readall()  # in bounded reads, each one counted
         data = self._inflating.read(size)
         self._inflated += len(data)
         if self._inflated > MAX_UNPACKED_BYTES:

@@ -106,6 +106,14 @@ def write_tar_gz(path: Path, entries: list[tuple[tarfile.TarInfo, bytes]]) -> Pa
     return path
 
 
+def _tar_blocks(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """Tar members written by hand, with no end-of-archive marker, to append anything after."""
+    return b"".join(
+        info.tobuf(tarfile.PAX_FORMAT) + data + bytes(-len(data) % tarfile.BLOCKSIZE)
+        for info, data in entries
+    )
+
+
 def write_sdist(
     directory: Path, name: str, version: str = "1.0", *, pkg_info: bytes | None = None
 ) -> Path:
@@ -233,7 +241,7 @@ def _gzip_trailing_garbage(directory: Path, name: str) -> Path:
 @_case("zip-bomb-ratio", "over the 100:1 compression ratio limit")
 def _zip_bomb_ratio(directory: Path, name: str) -> Path:
     members = wheel_members(name)
-    members[f"{name}/zeros.bin"] = bytes(20 * MiB)
+    members[f"{name}/zeros.bin"] = bytes(12 * MiB)  # just over the 10 MiB the ratio applies from
     return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
 
 
@@ -255,11 +263,20 @@ def _tar_bomb_declared_size(directory: Path, name: str) -> Path:
     huge, _ = tar_file(f"{name}-1.0/huge.bin", b"")
     huge.size = 5 * GiB
     # Written by hand: tarfile would want all 5 GiB. The header promises them; 64 KiB follow.
-    tar = b"".join(
-        info.tobuf(tarfile.PAX_FORMAT) + data + bytes(-len(data) % tarfile.BLOCKSIZE)
-        for info, data in sdist_entries(name)
-    )
-    tar += huge.tobuf(tarfile.PAX_FORMAT) + bytes(64 * 1024)
+    tar = _tar_blocks(sdist_entries(name)) + huge.tobuf(tarfile.PAX_FORMAT) + bytes(64 * 1024)
+    path = directory / f"{name}-1.0.tar.gz"
+    path.write_bytes(gzip.compress(tar, mtime=0))
+    return path
+
+
+@_case("tar-pax-header-chain", "extended headers are chained too deep")
+def _tar_pax_header_chain(directory: Path, name: str) -> Path:
+    record = b"18 comment=hello\n"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(record)
+    link = header.tobuf(tarfile.USTAR_FORMAT) + record.ljust(tarfile.BLOCKSIZE, b"\0")
+    entries = sdist_entries(name)
+    tar = _tar_blocks(entries[:1]) + link * 5000 + _tar_blocks(entries[1:])
     path = directory / f"{name}-1.0.tar.gz"
     path.write_bytes(gzip.compress(tar, mtime=0))
     return path
@@ -267,7 +284,7 @@ def _tar_bomb_declared_size(directory: Path, name: str) -> Path:
 
 @_case("gzip-bomb", "inflates to more than 100 times its compressed size")
 def _gzip_bomb(directory: Path, name: str) -> Path:
-    entries = [*sdist_entries(name), tar_file(f"{name}-1.0/zeros.bin", bytes(32 * MiB))]
+    entries = [*sdist_entries(name), tar_file(f"{name}-1.0/zeros.bin", bytes(16 * MiB))]
     return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
 
 

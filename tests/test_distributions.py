@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from private_pypi.distributions import (
@@ -74,7 +75,7 @@ def test_a_built_wheel_is_read_with_its_metadata_verbatim(built: dict[str, Path]
     assert wheel == Distribution(
         path=path,
         filename="foo_bar_baz-1.0-py3-none-any.whl",
-        project="foo-bar-baz",  # PEP 503: Foo.Bar_baz normalizes to foo-bar-baz
+        project=canonicalize_name("Foo.Bar_baz"),  # PEP 503: foo-bar-baz
         version=wheel.version,
         kind="wheel",
         size=path.stat().st_size,
