@@ -258,3 +258,33 @@ def test(c: Context, pytest_args: str = "") -> None:
     """Run the whole test suite (ruff, then pytest in parallel)."""
     c.run("ruff check .", pty=False)
     c.run(f"pytest -n auto {pytest_args}", pty=False)
+
+
+@task(
+    help={
+        "repository": "the index URL to read as pip does (https://BUCKET.s3.REGION.amazonaws.com"
+        "/simple/, https://CDN/simple/, file:///DIR/simple/), or s3://BUCKET or a directory, "
+        "which are also listed to find what no page shows; default as for publish",
+    }
+)
+@reports_errors
+def verify(c: Context, repository: str | None = None) -> None:
+    """Check the live index as a client: pages parse and agree, files match their hashes."""
+    from private_pypi.verify import open_verifier
+
+    verifier = open_verifier(repository, os.environ)
+    listing = f", listing {verifier.storage.location}" if verifier.storage else ""
+    print(f"verifying {verifier.index_url}{listing}")
+    report = verifier.run()
+    print(report.summary())
+    shown = 20
+    for problem in report.problems[:shown]:
+        print(f"  {problem}")
+    if len(report.problems) > shown:
+        print(f"  … and {len(report.problems) - shown} more")
+    if not report.ok:
+        raise Exit(
+            f"error: {len(report.problems)} problem(s): `invoke reindex` rebuilds the pages "
+            "from the stored files; then run `invoke verify` again",
+            code=1,
+        )
