@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
@@ -20,19 +21,20 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
 from .distributions import inspect
-from .errors import InvalidDistribution
-from .index import Index
+from .errors import InvalidDistribution, PreconditionFailed
+from .index import Index, ProjectSnapshot
 from .pages import (
     FileEntry,
     InvalidPage,
     ProjectPage,
     parse_project_json,
+    parse_root_json,
     render_project_html,
     render_project_json,
     render_root_html,
     render_root_json,
 )
-from .storage import ObjectInfo, Storage, content_etag
+from .storage import ObjectInfo, Storage, StoredObject, content_etag
 
 
 @dataclass
@@ -87,11 +89,14 @@ class Reindexer:
         return self.report
 
     def _project(self, name: NormalizedName, objects: list[ObjectInfo]) -> None:
-        stored = self.storage.read(layout.project_json(name))
+        json_key = layout.project_json(name)
+        stored = self.storage.read(json_key)
         try:
             cached = parse_project_json(stored.body) if stored else None
         except InvalidPage:
             cached = None
+        if cached is not None and self._published_since(name, cached, objects):
+            objects = list(self.storage.list(layout.project_dir(name)))
         page = self._rebuild(name, objects, cached)
         listed = {info.key: info for info in objects}
         html = render_project_html(page)
@@ -102,21 +107,51 @@ class Reindexer:
         ):
             self.on_project(name)
             return
-        attempts = 0
+        expected = cached
+        if stored is not None and cached is None:
+            # The index cannot update a record it cannot read: replace it, if still unread.
+            body = render_project_json(page)
+            try:
+                etag = self._replace(json_key, stored, body)
+                stored, expected = StoredObject(json_key, body, etag), page
+            except PreconditionFailed:
+                stored = None  # replaced meanwhile: start from the new record
 
         def rebuild(current: ProjectPage | None) -> ProjectPage:
-            nonlocal attempts
-            attempts += 1
-            if attempts == 1:
+            if current == expected:
                 return page
-            # A publish got in since the listing: list this project again.
+            # A publish got in since the page was read: list this project again.
             return self._rebuild(name, list(self.storage.list(layout.project_dir(name))), current)
 
         index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
-        index.update_project(name, rebuild)
+        read = ProjectSnapshot(name, stored) if stored is not None else None
+        index.update_project(name, rebuild, read=read)
         with self._lock:
             self.report.written.extend(index.written)
         self.on_project(name)
+
+    def _published_since(
+        self, name: NormalizedName, cached: ProjectPage, objects: list[ObjectInfo]
+    ) -> bool:
+        """Whether a file the page names but the listing lacks is stored now after all."""
+        listed = {info.key for info in objects}
+        return any(
+            self.storage.head(key) is not None
+            for key in (layout.file_key(name, entry.filename) for entry in cached.files)
+            if key not in listed
+        )
+
+    def _replace(self, key: str, stored: StoredObject, body: bytes) -> str:
+        etag = self.storage.write(
+            key,
+            body,
+            content_type=layout.JSON_TYPE,
+            cache_control=layout.PAGE_CACHE_CONTROL,
+            if_match=stored.etag,
+        )
+        with self._lock:
+            self.report.written.append(key)
+        return etag
 
     def _rebuild(
         self, name: NormalizedName, objects: Iterable[ObjectInfo], cached: ProjectPage | None
@@ -202,9 +237,22 @@ class Reindexer:
             and self._html_current(render_root_html(projects), layout.ROOT_JSON, listed)
         ):
             return
+        if stored is not None:
+            try:
+                parse_root_json(stored.body)
+            except InvalidPage:
+                with suppress(PreconditionFailed):  # replaced meanwhile: update the new one
+                    self._replace(layout.ROOT_JSON, stored, render_root_json(projects))
         index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
-        index.update_root(lambda _: frozenset(projects))
+        known = frozenset(projects)
+        index.update_root(lambda current: known | self._published_projects(current - known))
         self.report.written.extend(index.written)
+
+    def _published_projects(self, names: frozenset[NormalizedName]) -> frozenset[NormalizedName]:
+        """Those of `names` that have stored objects now: published since the listing."""
+        return frozenset(
+            name for name in names if next(self.storage.list(layout.project_dir(name)), None)
+        )
 
     def _html_current(self, html: bytes, json_key: str, listed: dict[str, ObjectInfo]) -> bool:
         for key in layout.html_keys(json_key, directory_keys=self.storage.directory_keys):
