@@ -232,7 +232,7 @@ class InvalidPage(Exception):
 
 def parse_project_json(name: NormalizedName, directory: str, body: bytes) -> Claims:
     try:
-        page = ProjectPage.from_json_data(json.loads(body), base_url=directory)
+        page = ProjectPage.from_json_data(_json(body), base_url=directory)
     except (ValueError, UnsupportedRepoVersionError) as error:
         raise InvalidPage(f"not a PEP 691 project page: {_shorten(str(error))}") from None
     if canonicalize_name(page.project) != name:
@@ -256,7 +256,7 @@ def parse_project_html(name: NormalizedName, directory: str, body: bytes) -> Cla
 
 def parse_root_json(body: bytes) -> frozenset[NormalizedName]:
     try:
-        page = IndexPage.from_json_data(json.loads(body))
+        page = IndexPage.from_json_data(_json(body))
     except (ValueError, UnsupportedRepoVersionError) as error:
         raise InvalidPage(f"not a PEP 691 root page: {_shorten(str(error))}") from None
     return frozenset(canonicalize_name(project) for project in page.projects)
@@ -273,10 +273,18 @@ def parse_root_html(body: bytes) -> frozenset[NormalizedName]:
     return frozenset(canonicalize_name(project) for project in page.projects)
 
 
+def _json(body: bytes) -> object:
+    return json.loads(_utf8(body))  # PEP 691: JSON pages are UTF-8, whatever else it looks like
+
+
 def _check_html(body: bytes) -> None:
     # An HTML parser accepts anything; names in another encoding would be misread.
+    _utf8(body)
+
+
+def _utf8(body: bytes) -> str:
     try:
-        body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidPage(f"not UTF-8: {error.reason} at byte {error.start}") from None
 
@@ -521,7 +529,9 @@ class Verifier:
             differences.append(f"{size} bytes, the page says {claim.size}")
         if sha256 != claim.sha256:
             differences.append(f"sha256 {sha256}, the page says {claim.sha256}")
-        return [Problem(ProblemKind.FILE_MISMATCH, claim.url, d) for d in differences], size
+        if not differences:
+            return [], size
+        return [Problem(ProblemKind.FILE_MISMATCH, claim.url, "; ".join(differences))], size
 
     def _metadata(self, claim: FileClaim) -> tuple[list[Problem], int]:
         url = claim.url + layout.METADATA_SUFFIX
