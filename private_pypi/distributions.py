@@ -68,6 +68,8 @@ _ZIP_MEMBER_TYPES = {
     stat.S_IFSOCK: "a socket",
 }
 _SHOWN_METADATA_PROBLEMS = 3
+# The core metadata fields the index shows or checks; a problem in any other is tolerated.
+INDEXED_FIELDS = {"metadata-version", "name", "version", "requires-python"}
 _MAX_PROBLEM_CHARS = 200
 
 
@@ -463,7 +465,19 @@ def _parse_metadata(data: bytes, member: str) -> Metadata:
             raise
     except InvalidMetadata as error:
         problems = [error]
-    raise _Refused(_describe_metadata_problems(problems, data, member))
+    essential = [problem for problem in problems if problem.field in INDEXED_FIELDS]
+    if essential:
+        raise _Refused(_describe_metadata_problems(essential, data, member))
+    # Only the indexed fields reach a page. Builders wrote newer fields under older
+    # Metadata-Versions for years (setuptools < 77: License-File under 2.1), and
+    # installers accept those files, so refusing them would help no one.
+    lenient = Metadata.from_email(data, validate=False)
+    try:
+        for field in ("name", "version", "requires_python"):
+            getattr(lenient, field)
+    except InvalidMetadata as error:
+        raise _Refused(_describe_metadata_problems([error], data, member)) from None
+    return lenient
 
 
 def _describe_metadata_problems(problems: list[InvalidMetadata], data: bytes, member: str) -> str:

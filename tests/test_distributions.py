@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -236,3 +238,16 @@ def test_parse_filename_reads_kind_project_and_version() -> None:
         Version("1.0"),
     )
     assert parse_filename("foo_bar-2.0.tar.gz") == ("sdist", "foo-bar", Version("2.0"))
+
+
+def test_a_field_newer_than_its_metadata_version_is_tolerated(tmp_path: Path) -> None:
+    """setuptools before 77 wrote License-File under Metadata-Version 2.1; pip installs those."""
+    path = tmp_path / "legacy-1.0.tar.gz"
+    metadata = b"Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\nLicense-File: LICENSE\n\n"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("legacy-1.0/PKG-INFO")
+        info.size = len(metadata)
+        archive.addfile(info, io.BytesIO(metadata))
+
+    distribution = inspect(path)
+    assert (distribution.project, str(distribution.version)) == ("legacy", "1.0")
