@@ -1,0 +1,91 @@
+"""The private package index: read the stack's settings, wire the components, export the URLs."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pulumi
+
+from components import (
+    Deployer,
+    DeployerArgs,
+    Distribution,
+    PackageDomain,
+    PackageDomainArgs,
+    PackageRepository,
+    PackageRepositoryArgs,
+    Settings,
+)
+from components.deployer import ACCESS_KEY_ID_OUTPUT, SECRET_ACCESS_KEY_OUTPUT
+
+settings = Settings.from_config(
+    pulumi.Config(), pulumi.get_stack(), region=pulumi.Config("aws").get("region")
+)
+
+repository_args = PackageRepositoryArgs(
+    bucket_name=settings.bucket_name,
+    force_destroy=settings.force_destroy,
+    protect=settings.protect_bucket,
+)
+domain: PackageDomain | None = None
+if settings.serves_through_cloudfront:
+    # The bucket policy names the distribution, and the distribution reads the bucket:
+    # the policy takes the distribution's ARN as a deferred output, resolved right after.
+    distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+    repository = PackageRepository(
+        "packages", replace(repository_args, reader_distribution_arn=distribution_arn)
+    )
+    domain = PackageDomain(
+        "cdn",
+        PackageDomainArgs(
+            bucket_regional_domain_name=repository.bucket.bucket_regional_domain_name,
+            custom_domain=settings.custom_domain,
+        ),
+    )
+    resolve_distribution_arn(domain.distribution.arn)
+else:
+    repository = PackageRepository("packages", repository_args)
+bucket_name = repository.bucket.bucket
+
+deployer = Deployer(
+    "deployer",
+    DeployerArgs(
+        user_name=settings.deployer_name,
+        bucket_name=bucket_name,
+        bucket_arn=repository.bucket.arn,
+        region=settings.region,
+        key_rotation_trigger=settings.key_rotation.trigger(datetime.now(UTC)),
+        distribution=(
+            Distribution(id=domain.distribution.id, arn=domain.distribution.arn)
+            if domain is not None
+            else None
+        ),
+        github_repository=settings.github_repository,
+    ),
+)
+
+index_url = (
+    domain.index_url
+    if domain is not None
+    else bucket_name.apply(
+        lambda bucket: f"https://{bucket}.s3.{settings.region}.amazonaws.com/simple/"
+    )
+)
+pulumi.export("bucketName", bucket_name)
+pulumi.export("bucketUrl", pulumi.Output.concat("s3://", bucket_name))
+pulumi.export("region", settings.region)
+pulumi.export("indexUrl", index_url)
+pulumi.export(
+    "installationCommand",
+    pulumi.Output.format("pip install --extra-index-url {0} <package>", index_url),
+)
+pulumi.export("requirementsLine", pulumi.Output.concat("--extra-index-url ", index_url))
+pulumi.export("deploymentUserName", deployer.user.name)
+pulumi.export("deploymentUserArn", deployer.user.arn)
+pulumi.export(ACCESS_KEY_ID_OUTPUT, deployer.access_key_id)
+pulumi.export(SECRET_ACCESS_KEY_OUTPUT, deployer.secret_access_key)
+if domain is not None:
+    pulumi.export("distributionId", domain.distribution.id)
+    if domain.domain_url is not None:
+        pulumi.export("domainUrl", domain.domain_url)
+if settings.github_repository is None:
+    pulumi.export("githubSecretsByHand", deployer.secrets_by_hand())

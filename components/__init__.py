@@ -1,0 +1,25 @@
+"""The private index's infrastructure, one Pulumi component per concept.
+
+PackageRepository  the S3 bucket and who may read it (repository.py)
+PackageDomain      CloudFront, and optionally a custom domain with its certificate (domain.py)
+Deployer           the IAM user CI publishes with, its rotating key, GitHub secrets (deployer.py)
+Settings           the stack configuration, checked before anything is declared (settings.py)
+policies           the access policy documents, as pure functions (policies.py)
+"""
+
+from components.deployer import Deployer, DeployerArgs, Distribution
+from components.domain import PackageDomain, PackageDomainArgs
+from components.repository import PackageRepository, PackageRepositoryArgs
+from components.settings import InvalidSetting, Settings
+
+__all__ = [
+    "Deployer",
+    "DeployerArgs",
+    "Distribution",
+    "InvalidSetting",
+    "PackageDomain",
+    "PackageDomainArgs",
+    "PackageRepository",
+    "PackageRepositoryArgs",
+    "Settings",
+]

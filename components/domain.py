@@ -1,0 +1,199 @@
+"""CloudFront in front of the private bucket, optionally on a custom domain with its certificate.
+
+Paths are the bucket's keys, as on the S3 REST endpoint: /simple/NAME/ serves simple/NAME/.
+The viewer-request function in edge/simple_index.js picks index.html or index.json by the
+Accept header; the rewritten URI is the cache key, so HTML and JSON never share an entry.
+Cache lifetimes come from the objects' Cache-Control (pages 60 s, files a year, immutable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import CustomDomain
+
+VIEWER_REQUEST_CODE = Path(__file__).parent / "edge" / "simple_index.js"
+# AWS-managed "Managed-CachingOptimized": honours the origin's Cache-Control, gzip and brotli.
+CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# CloudFront reads certificates only from ACM in this region.
+CERTIFICATE_REGION = "us-east-1"
+ORIGIN_ID = "package-bucket"
+
+
+@dataclass(frozen=True)
+class PackageDomainArgs:
+    bucket_regional_domain_name: pulumi.Input[str]
+    custom_domain: CustomDomain | None = None
+
+
+class PackageDomain(pulumi.ComponentResource):
+    distribution: aws.cloudfront.Distribution
+    index_url: pulumi.Output[str]
+    domain_url: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        args: PackageDomainArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("private-pypi:index:PackageDomain", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        domain = args.custom_domain
+
+        zone_id = self._hosted_zone_id(domain) if domain else None
+        certificate_arn = (
+            self._certificate_arn(name, domain, zone_id) if domain and zone_id else None
+        )
+        origin_access = aws.cloudfront.OriginAccessControl(
+            f"{name}-origin-access",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            description="Signs CloudFront's reads of the package bucket",
+            opts=child,
+        )
+        simple_index = aws.cloudfront.Function(
+            f"{name}-simple-index",
+            runtime="cloudfront-js-2.0",
+            code=VIEWER_REQUEST_CODE.read_text(),
+            comment="Serves index.html or index.json under /simple/ by the Accept header",
+            publish=True,
+            opts=child,
+        )
+        self.distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            enabled=True,
+            comment=f"Python package index{f' at {domain.name}' if domain else ''}",
+            aliases=[domain.name] if domain else None,
+            origins=[
+                {
+                    "origin_id": ORIGIN_ID,
+                    "domain_name": args.bucket_regional_domain_name,
+                    "origin_access_control_id": origin_access.id,
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": ORIGIN_ID,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": True,
+                "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+                "function_associations": [
+                    {"event_type": "viewer-request", "function_arn": simple_index.arn}
+                ],
+            },
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class="PriceClass_100",
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate=(
+                {
+                    "acm_certificate_arn": certificate_arn,
+                    "ssl_support_method": "sni-only",
+                    "minimum_protocol_version": "TLSv1.2_2021",
+                }
+                if certificate_arn is not None
+                else {"cloudfront_default_certificate": True}
+            ),
+            opts=child,
+        )
+
+        if domain and zone_id:
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{name}-alias-{record_type.lower()}",
+                    zone_id=zone_id,
+                    name=domain.name,
+                    type=record_type,
+                    aliases=[
+                        {
+                            "name": self.distribution.domain_name,
+                            "zone_id": self.distribution.hosted_zone_id,
+                            "evaluate_target_health": False,
+                        }
+                    ],
+                    opts=child,
+                )
+            self.domain_url = pulumi.Output.from_input(f"https://{domain.name}")
+        else:
+            self.domain_url = None
+        host = pulumi.Output.from_input(domain.name) if domain else self.distribution.domain_name
+        self.index_url = host.apply(lambda host: f"https://{host}/simple/")
+
+        self.register_outputs(
+            {
+                "distributionId": self.distribution.id,
+                "indexUrl": self.index_url,
+                "domainUrl": self.domain_url,
+            }
+        )
+
+    def _hosted_zone_id(self, domain: CustomDomain) -> pulumi.Input[str]:
+        if domain.hosted_zone_id is not None:
+            return domain.hosted_zone_id
+        zone = aws.route53.get_zone_output(
+            name=domain.zone_name,
+            private_zone=False,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return zone.zone_id
+
+    def _certificate_arn(
+        self, name: str, domain: CustomDomain, zone_id: pulumi.Input[str]
+    ) -> pulumi.Input[str]:
+        """The certificate to serve: the one given, or a new one validated through Route 53."""
+        if domain.certificate_arn is not None:
+            return domain.certificate_arn
+        child = pulumi.ResourceOptions(parent=self)
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            region=CERTIFICATE_REGION,
+            domain_name=domain.name,
+            validation_method="DNS",
+            opts=child,
+        )
+        # One domain name, so ACM asks for exactly one record.
+        validation = certificate.domain_validation_options.apply(
+            lambda options: _ValidationRecord.of(options[0])
+        )
+        record = aws.route53.Record(
+            f"{name}-certificate-validation-record",
+            zone_id=zone_id,
+            name=validation.apply(lambda record: record.name),
+            type=validation.apply(lambda record: record.type),
+            records=[validation.apply(lambda record: record.value)],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        return aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            region=CERTIFICATE_REGION,
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child,
+        ).certificate_arn
+
+
+class _ValidationRecord(NamedTuple):
+    name: str
+    type: str
+    value: str
+
+    @classmethod
+    def of(cls, option: aws.acm.outputs.CertificateDomainValidationOption) -> _ValidationRecord:
+        name, type_, value = (
+            option.resource_record_name,
+            option.resource_record_type,
+            option.resource_record_value,
+        )
+        if name is None or type_ is None or value is None:
+            raise ValueError(f"ACM gave no DNS validation record for {option.domain_name}")
+        return cls(name, type_, value)

@@ -1,0 +1,120 @@
+"""The index's access policies, as pure functions from ARNs to JSON-able documents.
+
+The components render these into the bucket and user policies; the tests read the same
+documents, and the moto conformance test enforces them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+INDEX_PREFIX = "simple/"
+
+Statement = dict[str, Any]
+PolicyDocument = dict[str, Any]
+
+
+def public_index_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    """S3-only mode: anyone may read the index under simple/; nothing else is public."""
+    return _document(
+        _read_index("*", bucket_arn, condition={}),
+        _list_index("*", bucket_arn, condition={}),
+        _deny_insecure_transport(bucket_arn),
+    )
+
+
+def cloudfront_bucket_policy(bucket_arn: str, distribution_arn: str) -> PolicyDocument:
+    """CDN mode: the bucket is private; only this distribution reads it, through OAC."""
+    from_distribution = {"StringEquals": {"AWS:SourceArn": distribution_arn}}
+    cloudfront = {"Service": "cloudfront.amazonaws.com"}
+    return _document(
+        _read_index(cloudfront, bucket_arn, condition=from_distribution),
+        _list_index(cloudfront, bucket_arn, condition=from_distribution),
+        _deny_insecure_transport(bucket_arn),
+    )
+
+
+def deployer_policy(bucket_arn: str, distribution_arn: str | None) -> PolicyDocument:
+    """What `invoke publish` needs, and nothing else.
+
+    Conditional writes (If-Match / If-None-Match) need only s3:PutObject, and yank markers
+    are ordinary objects, so three object actions cover publishing, yanking and deleting.
+    """
+    statements: list[Statement] = [
+        {
+            "Sid": "ListPackages",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "PublishPackages",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{bucket_arn}/*",
+        },
+    ]
+    if distribution_arn is not None:
+        statements.append(
+            {
+                "Sid": "RefreshIndexPages",
+                "Effect": "Allow",
+                "Action": "cloudfront:CreateInvalidation",
+                "Resource": distribution_arn,
+            }
+        )
+    return _document(*statements)
+
+
+def _document(*statements: Statement) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _read_index(principal: Any, bucket_arn: str, *, condition: dict[str, Any]) -> Statement:
+    return _with_condition(
+        {
+            "Sid": "ReadIndex",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{INDEX_PREFIX}*",
+        },
+        condition,
+    )
+
+
+def _list_index(principal: Any, bucket_arn: str, *, condition: dict[str, Any]) -> Statement:
+    """Lets S3 answer 404, not 403, for a key that is not there.
+
+    S3 hides whether a key exists from readers who may not list the bucket, and answers
+    them 403; uv stops at a 403 from a higher-priority index instead of trying the next
+    one. So readers may list, but only under simple/: when S3 decides between 403 and
+    404 it evaluates s3:ListBucket with the requested key as s3:prefix, so this prefix
+    condition still yields a 404 for simple/missing-project/ (see
+    docs/readme/infrastructure.md, "Why readers may list simple/").
+    """
+    return _with_condition(
+        {
+            "Sid": "ListIndex",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+        },
+        {**condition, "StringLike": {"s3:prefix": f"{INDEX_PREFIX}*"}},
+    )
+
+
+def _deny_insecure_transport(bucket_arn: str) -> Statement:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _with_condition(statement: Statement, condition: dict[str, Any]) -> Statement:
+    return {**statement, "Condition": condition} if condition else statement

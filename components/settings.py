@@ -1,0 +1,255 @@
+"""The stack's configuration, read and checked before any resource is declared.
+
+Every setting is one `pulumi config set KEY VALUE` (see Pulumi.yaml for types and defaults).
+A bad value raises InvalidSetting, whose message names the key and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import pulumi
+
+# S3 general purpose bucket naming rules, minus dots: virtual-hosted HTTPS URLs
+# (https://BUCKET.s3.REGION.amazonaws.com/) fail certificate checks for dotted names,
+# and that is the URL pip reads in S3-only mode.
+_BUCKET_NAME_PART = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_BUCKET_NAME_MAX = 63
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+_IAM_USER_NAME_MAX = 64
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_GITHUB_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# CloudFront only accepts certificates from ACM in us-east-1.
+_CLOUDFRONT_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[\w-]+$"
+)
+_SECONDS_PER_DAY = 86_400
+
+
+class InvalidSetting(pulumi.RunError):
+    """A setting is missing or malformed. RunError makes Pulumi print only the message."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(f"{key}: {problem}. {fix}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class GitHubRepository:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class CustomDomain:
+    name: str
+    hosted_zone_id: str | None
+    certificate_arn: str | None
+
+    @property
+    def zone_name(self) -> str:
+        """The hosted zone to look up when no id is given: the parent of a subdomain."""
+        labels = self.name.split(".")
+        return self.name if len(labels) <= 2 else ".".join(labels[1:])
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """When the deployer's access key is replaced: every `every_days`, or when `token` changes."""
+
+    token: str
+    every_days: int
+
+    def trigger(self, now: datetime) -> str:
+        """A value that changes exactly when the key is due for replacement."""
+        epoch = math.floor(now.timestamp() / _SECONDS_PER_DAY / self.every_days)
+        return f"{self.token}/{epoch}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_name: str
+    environment: str
+    region: str
+    custom_domain: CustomDomain | None
+    cdn: bool
+    github_repository: GitHubRepository | None
+    key_rotation: KeyRotation
+    force_destroy: bool
+    protect_bucket: bool
+
+    @property
+    def bucket_name(self) -> str:
+        return f"{self.project_name}-pypi-{self.environment}"
+
+    @property
+    def deployer_name(self) -> str:
+        return f"{self.project_name}-pypi-deployer-{self.environment}"
+
+    @property
+    def serves_through_cloudfront(self) -> bool:
+        return self.cdn or self.custom_domain is not None
+
+    @classmethod
+    def from_config(cls, config: pulumi.Config, stack: str, region: str | None) -> Settings:
+        """Read the project's settings; `region` is `aws:region`, which the AWS provider owns."""
+        project_name = _required(config, "projectName")
+        explicit_environment = _optional(config, "environment")
+        environment = explicit_environment or stack
+        _check_bucket_name(
+            project_name,
+            environment,
+            environment_key="environment"
+            if explicit_environment
+            else f"environment (the stack name {stack!r} by default)",
+        )
+        settings = cls(
+            project_name=project_name,
+            environment=environment,
+            region=_region(region),
+            custom_domain=_custom_domain(config),
+            cdn=config.get_bool("cdn") or False,
+            github_repository=_github_repository(_optional(config, "githubRepository")),
+            key_rotation=KeyRotation(
+                token=_optional(config, "keyRotation") or "",
+                every_days=_rotation_days(config),
+            ),
+            force_destroy=config.get_bool("forceDestroy") or False,
+            protect_bucket=stack == "production",
+        )
+        _check_user_name(settings.deployer_name)
+        return settings
+
+
+def _optional(config: pulumi.Config, key: str) -> str | None:
+    """Pulumi.yaml defaults optional strings to "": both mean unset."""
+    value = (config.get(key) or "").strip()
+    return value or None
+
+
+def _required(config: pulumi.Config, key: str) -> str:
+    value = _optional(config, key)
+    if value is None:
+        raise InvalidSetting(
+            key, "is not set", f"Run `pulumi config set {key} <value>`, e.g. `acme`"
+        )
+    return value
+
+
+def _region(region: str | None) -> str:
+    if not region:
+        raise InvalidSetting(
+            "aws:region", "is not set", "Run `pulumi config set aws:region us-east-1`"
+        )
+    return region
+
+
+def _rotation_days(config: pulumi.Config) -> int:
+    days = config.get_int("keyRotationDays")
+    if days is None:
+        return 90
+    if days < 1:
+        raise InvalidSetting(
+            "keyRotationDays",
+            f"must be at least 1 day, not {days}",
+            "Run `pulumi config set keyRotationDays 90`",
+        )
+    return days
+
+
+def _custom_domain(config: pulumi.Config) -> CustomDomain | None:
+    name = _optional(config, "domainName")
+    hosted_zone_id = _optional(config, "hostedZoneId")
+    certificate_arn = _optional(config, "certificateArn")
+    if name is None:
+        for key in ("hostedZoneId", "certificateArn"):
+            if _optional(config, key) is not None:
+                raise InvalidSetting(
+                    key,
+                    "is only used with a custom domain, and domainName is not set",
+                    "Run `pulumi config set domainName packages.example.com`, "
+                    f"or `pulumi config rm {key}`",
+                )
+        return None
+    _check_domain_name(name)
+    if certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE_ARN.match(certificate_arn):
+        raise InvalidSetting(
+            "certificateArn",
+            f"{certificate_arn!r} is not an ACM certificate ARN in us-east-1, "
+            "the only region CloudFront reads certificates from",
+            "Give an arn:aws:acm:us-east-1:ACCOUNT:certificate/ID, "
+            "or `pulumi config rm certificateArn` to have one created",
+        )
+    return CustomDomain(name, hosted_zone_id, certificate_arn)
+
+
+def _check_domain_name(name: str) -> None:
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(map(_DOMAIN_LABEL.match, labels)):
+        raise InvalidSetting(
+            "domainName",
+            f"{name!r} is not a domain name",
+            "Give a lowercase host name without scheme, path or trailing dot, "
+            "e.g. `pulumi config set domainName packages.example.com`",
+        )
+
+
+def _github_repository(value: str | None) -> GitHubRepository | None:
+    if value is None:
+        return None
+    owner, _, name = value.partition("/")
+    if not (_GITHUB_OWNER.match(owner) and _GITHUB_NAME.match(name)) or name in (".", ".."):
+        raise InvalidSetting(
+            "githubRepository",
+            f"{value!r} is not of the form owner/name",
+            "Run `pulumi config set githubRepository my-org/my-repo`, "
+            "or `pulumi config rm githubRepository` to set the secrets by hand",
+        )
+    return GitHubRepository(owner, name)
+
+
+def _check_bucket_name(project_name: str, environment: str, *, environment_key: str) -> None:
+    bucket = f"{project_name}-pypi-{environment}"
+    if not _BUCKET_NAME_PART.match(project_name) or project_name.startswith(
+        _BUCKET_RESERVED_PREFIXES
+    ):
+        raise InvalidSetting(
+            "projectName",
+            f"{project_name!r} would make the bucket name {bucket!r}, which S3 refuses "
+            "or pip cannot read over HTTPS",
+            "Use lowercase letters, digits and hyphens, starting with a letter or digit, "
+            "e.g. `pulumi config set projectName acme`",
+        )
+    if not _BUCKET_NAME_PART.match(environment) or bucket.endswith(_BUCKET_RESERVED_SUFFIXES):
+        raise InvalidSetting(
+            environment_key,
+            f"{environment!r} would make the bucket name {bucket!r}, which S3 refuses "
+            "or pip cannot read over HTTPS",
+            "Use lowercase letters, digits and hyphens, "
+            "e.g. `pulumi config set environment production`",
+        )
+    if len(bucket) > _BUCKET_NAME_MAX:
+        raise InvalidSetting(
+            "projectName",
+            f"{project_name!r} makes the bucket name {bucket!r} {len(bucket)} characters long, "
+            f"over S3's {_BUCKET_NAME_MAX}",
+            "Choose a shorter projectName (or environment)",
+        )
+
+
+def _check_user_name(user: str) -> None:
+    if len(user) > _IAM_USER_NAME_MAX:
+        raise InvalidSetting(
+            "projectName",
+            f"makes the IAM user name {user!r} {len(user)} characters long, over IAM's 64",
+            "Choose a shorter projectName or environment",
+        )

@@ -1,0 +1,43 @@
+"""Fixtures that run the Pulumi program or one component under mocks (see harness.py)."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable, Iterator
+
+import pulumi
+import pytest
+
+from .harness import PROGRAM, Run, run_under_mocks
+
+
+class ProgramRunner:
+    """Runs __main__.py with a stack's config (keys without `private-pypi:`)."""
+
+    def __init__(self) -> None:
+        self.last = Run([])
+
+    def __call__(self, config: dict[str, str], stack: str = "staging") -> Run:
+        self.last = Run([])
+        return run_under_mocks(self._program, stack=stack, config=config, into=self.last)
+
+    @staticmethod
+    def _program() -> None:
+        runpy.run_path(str(PROGRAM))
+
+
+@pytest.fixture
+def run_program() -> Iterator[ProgramRunner]:
+    yield ProgramRunner()
+    pulumi.runtime.reset_options()
+
+
+@pytest.fixture
+def run_component() -> Iterator[Callable[[Callable[[], None]], Run]]:
+    """Declare one component (the callable builds it) and record its resources."""
+
+    def run(build: Callable[[], None]) -> Run:
+        return run_under_mocks(build, stack="staging", config={})
+
+    yield run
+    pulumi.runtime.reset_options()

@@ -1,0 +1,201 @@
+"""Runs the Pulumi program or a component against mocks, and records what it declares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import Stack, run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "__main__.py"
+PROJECT = "private-pypi"
+ACCOUNT = "123456789012"
+DISTRIBUTION_ID = "E2QWRUHEXAMPLE"
+DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
+LOOKED_UP_ZONE_ID = "Z0LOOKEDUP"
+ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+# How the engine's wire format marks a secret value (pulumi.runtime.rpc).
+_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers like AWS would, with the computed attributes the program reads."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        inputs = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        computed: dict[str, Any] = {}
+        match args.typ:
+            case "aws:s3/bucket:Bucket":
+                bucket = inputs["bucket"]
+                resource_id = bucket
+                computed = {
+                    "arn": f"arn:aws:s3:::{bucket}",
+                    "bucketRegionalDomainName": f"{bucket}.s3.eu-west-1.amazonaws.com",
+                }
+            case "aws:cloudfront/distribution:Distribution":
+                resource_id = DISTRIBUTION_ID
+                computed = {
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{DISTRIBUTION_ID}",
+                    "domainName": DISTRIBUTION_DOMAIN,
+                    "hostedZoneId": "Z2FDTNDATAQYW2",
+                }
+            case "aws:cloudfront/function:Function":
+                computed = {"arn": f"arn:aws:cloudfront::{ACCOUNT}:function/{args.name}"}
+            case "aws:iam/user:User":
+                computed = {"arn": f"arn:aws:iam::{ACCOUNT}:user/{inputs['name']}"}
+                resource_id = inputs["name"]
+            case "aws:iam/accessKey:AccessKey":
+                resource_id = ACCESS_KEY_ID
+                computed = {"secret": SECRET_ACCESS_KEY}
+            case "aws:acm/certificate:Certificate":
+                computed = {
+                    "arn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/created",
+                    "domainValidationOptions": [
+                        {
+                            "domainName": inputs["domainName"],
+                            "resourceRecordName": f"_x1.{inputs['domainName']}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": "_x2.acm-validations.aws.",
+                        }
+                    ],
+                }
+            case "aws:route53/record:Record":
+                computed = {"fqdn": inputs["name"]}
+        return resource_id, {**inputs, **computed}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        if args.token == "aws:route53/getZone:getZone":
+            return {"zoneId": LOOKED_UP_ZONE_ID, "name": args.args["name"]}, []
+        raise NotImplementedError(args.token)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One resource as the program declared it: inputs, the mocked state, and its options."""
+
+    type: str
+    name: str
+    parent: str
+    inputs: dict[str, Any]
+    secret_inputs: set[str]
+    state: dict[str, Any]
+    protect: bool
+    replacement_trigger: Any
+    provider: str
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor drops resource options; this one keeps them for the tests."""
+
+    def __init__(self, mocks: CloudMocks, declared: list[Declared]) -> None:
+        super().__init__(mocks)
+        self.declared = declared
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources[response.urn]
+            wire_inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.declared.append(
+                Declared(
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    inputs={key: _reveal(value) for key, value in wire_inputs.items()},
+                    secret_inputs={key for key, value in wire_inputs.items() if _hides(value)},
+                    state=registration.state,
+                    protect=request.protect,
+                    replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
+                    if request.HasField("replacement_trigger")
+                    else None,
+                    provider=request.provider,
+                )
+            )
+        return response
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SIGNATURE_KEY) == _SECRET_SIGNATURE
+
+
+def _hides(value: Any) -> bool:
+    """Whether the wire value is, or holds, a secret."""
+    if _is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(map(_hides, value.values()))
+    return isinstance(value, list) and any(map(_hides, value))
+
+
+def _reveal(value: Any) -> Any:
+    """The wire value with its secret wrappers removed."""
+    if _is_secret(value):
+        return _reveal(value["value"])
+    if isinstance(value, dict):
+        return {key: _reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_reveal(item) for item in value]
+    return value
+
+
+@dataclass
+class Run:
+    """What a program run declared and exported."""
+
+    declared: list[Declared]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Declared]:
+        return [resource for resource in self.declared if resource.type == type_]
+
+    def one(self, type_: str) -> Declared:
+        (resource,) = self.of_type(type_)
+        return resource
+
+    def named(self, name: str) -> Declared:
+        (resource,) = [resource for resource in self.declared if resource.name == name]
+        return resource
+
+    @property
+    def types(self) -> set[str]:
+        return {resource.type for resource in self.declared}
+
+
+def resolve(value: Any) -> tuple[Any, bool]:
+    """The value of an Input, and whether it is a secret."""
+    output = pulumi.Output.from_input(value)
+    return _sync_await(output.future()), _sync_await(output.is_secret())
+
+
+def run_under_mocks(
+    program: Callable[[], None], *, stack: str, config: dict[str, str], into: Run | None = None
+) -> Run:
+    """Run the program; `into` collects what was declared even if the program fails."""
+    run = into if into is not None else Run([])
+    pulumi.runtime.reset_options()
+    monitor = RecordingMonitor(CloudMocks(), run.declared)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(
+        {key if ":" in key else f"{PROJECT}:{key}": value for key, value in config.items()}
+    )
+    _sync_await(run_pulumi_func(program))
+    root = pulumi.runtime.get_root_resource()
+    assert isinstance(root, Stack)
+    for name, value in root.outputs.items():
+        run.outputs[name], secret = resolve(value)
+        if secret:
+            run.secret_outputs.add(name)
+    return run

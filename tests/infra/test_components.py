@@ -1,0 +1,237 @@
+"""Each component alone: what it declares, under its own name, as its own children."""
+
+from __future__ import annotations
+
+import json
+
+from components import (
+    Deployer,
+    DeployerArgs,
+    Distribution,
+    PackageDomain,
+    PackageDomainArgs,
+    PackageRepository,
+    PackageRepositoryArgs,
+)
+from components.domain import VIEWER_REQUEST_CODE
+from components.policies import (
+    cloudfront_bucket_policy,
+    deployer_policy,
+    public_index_bucket_policy,
+)
+from components.settings import CustomDomain, GitHubRepository
+
+from .harness import SECRET_ACCESS_KEY, Run, resolve
+
+BUCKET = "acme-pypi-test"
+BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/EGIVEN"
+
+
+def assert_children_of(run: Run, component_type: str, name: str) -> None:
+    (component,) = run.of_type(component_type)
+    assert component.name == name
+    children = [r for r in run.declared if r is not component]
+    assert children
+    for child in children:
+        assert child.parent.endswith(f"{component_type}::{name}"), child.name
+        assert child.name.startswith(f"{name}-"), child.name
+
+
+class TestPackageRepository:
+    TYPE = "private-pypi:index:PackageRepository"
+
+    def test_a_versioned_encrypted_bucket_that_expires_old_versions(self, run_component):
+        run = run_component(
+            lambda: PackageRepository("index", PackageRepositoryArgs(bucket_name=BUCKET))
+        )
+
+        assert_children_of(run, self.TYPE, "index")
+        assert run.one("aws:s3/bucket:Bucket").inputs == {"bucket": BUCKET, "forceDestroy": False}
+        versioning = run.one("aws:s3/bucketVersioning:BucketVersioning").inputs
+        assert versioning["versioningConfiguration"] == {"status": "Enabled"}
+        rules = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+            "rules"
+        ]
+        assert [r["noncurrentVersionExpiration"]["noncurrentDays"] for r in rules[:1]] == [90]
+        assert rules[1]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        assert all(r["status"] == "Enabled" and r["filter"] == {"prefix": ""} for r in rules)
+        encryption = run.one(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        ).inputs
+        assert encryption["rules"] == [
+            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
+        ]
+        ownership = run.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+        assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+    def test_s3_only_renders_the_public_index_policy(self, run_component):
+        run = run_component(
+            lambda: PackageRepository("index", PackageRepositoryArgs(bucket_name=BUCKET))
+        )
+
+        policy = run.one("aws:s3/bucketPolicy:BucketPolicy").inputs
+        assert json.loads(policy["policy"]) == public_index_bucket_policy(BUCKET_ARN)
+        access = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+        assert access == {
+            "bucket": BUCKET,
+            "blockPublicAcls": True,
+            "ignorePublicAcls": True,
+            "blockPublicPolicy": False,
+            "restrictPublicBuckets": False,
+        }
+
+    def test_cdn_mode_renders_the_distribution_policy_and_blocks_public_access(self, run_component):
+        run = run_component(
+            lambda: PackageRepository(
+                "index",
+                PackageRepositoryArgs(bucket_name=BUCKET, reader_distribution_arn=DISTRIBUTION_ARN),
+            )
+        )
+
+        policy = run.one("aws:s3/bucketPolicy:BucketPolicy").inputs
+        assert json.loads(policy["policy"]) == cloudfront_bucket_policy(
+            BUCKET_ARN, DISTRIBUTION_ARN
+        )
+        access = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+        assert all(access[key] is True for key in access if key != "bucket")
+
+    def test_protection_and_force_destroy_apply_to_the_bucket(self, run_component):
+        run = run_component(
+            lambda: PackageRepository(
+                "index", PackageRepositoryArgs(bucket_name=BUCKET, force_destroy=True, protect=True)
+            )
+        )
+
+        bucket = run.one("aws:s3/bucket:Bucket")
+        assert bucket.protect is True and bucket.inputs["forceDestroy"] is True
+
+
+class TestPackageDomain:
+    TYPE = "private-pypi:index:PackageDomain"
+    ORIGIN = f"{BUCKET}.s3.eu-west-1.amazonaws.com"
+
+    def test_cloudfront_without_a_domain(self, run_component):
+        domains: list[PackageDomain] = []
+        run = run_component(
+            lambda: domains.append(
+                PackageDomain("edge", PackageDomainArgs(bucket_regional_domain_name=self.ORIGIN))
+            )
+        )
+
+        assert_children_of(run, self.TYPE, "edge")
+        assert run.types == {
+            self.TYPE,
+            "aws:cloudfront/originAccessControl:OriginAccessControl",
+            "aws:cloudfront/function:Function",
+            "aws:cloudfront/distribution:Distribution",
+        }
+        access = run.one("aws:cloudfront/originAccessControl:OriginAccessControl").inputs
+        assert access["originAccessControlOriginType"] == "s3"
+        assert access["signingBehavior"] == "always"
+        assert access["signingProtocol"] == "sigv4"
+        function = run.one("aws:cloudfront/function:Function").inputs
+        assert function["code"] == VIEWER_REQUEST_CODE.read_text()
+        assert resolve(domains[0].index_url)[0] == "https://d111111abcdef8.cloudfront.net/simple/"
+        assert domains[0].domain_url is None
+
+    def test_custom_domain_in_a_given_zone(self, run_component):
+        domains: list[PackageDomain] = []
+        domain = CustomDomain("pypi.acme.dev", hosted_zone_id="ZGIVEN", certificate_arn=None)
+        run = run_component(
+            lambda: domains.append(
+                PackageDomain(
+                    "edge",
+                    PackageDomainArgs(
+                        bucket_regional_domain_name=self.ORIGIN, custom_domain=domain
+                    ),
+                )
+            )
+        )
+
+        assert_children_of(run, self.TYPE, "edge")
+        records = {r.name: r.inputs for r in run.of_type("aws:route53/record:Record")}
+        assert set(records) == {
+            "edge-alias-a",
+            "edge-alias-aaaa",
+            "edge-certificate-validation-record",
+        }
+        assert {r["zoneId"] for r in records.values()} == {"ZGIVEN"}
+        validation_record = records["edge-certificate-validation-record"]
+        assert validation_record["type"] == "CNAME"
+        assert validation_record["records"] == ["_x2.acm-validations.aws."]
+        assert resolve(domains[0].index_url)[0] == "https://pypi.acme.dev/simple/"
+        assert domains[0].domain_url is not None
+        assert resolve(domains[0].domain_url)[0] == "https://pypi.acme.dev"
+
+
+class TestDeployer:
+    TYPE = "private-pypi:index:Deployer"
+
+    @staticmethod
+    def args(**overrides) -> DeployerArgs:
+        defaults = {
+            "user_name": "acme-pypi-deployer-test",
+            "bucket_name": BUCKET,
+            "bucket_arn": BUCKET_ARN,
+            "region": "eu-west-1",
+            "key_rotation_trigger": "token/222",
+        }
+        return DeployerArgs(**{**defaults, **overrides})
+
+    def test_a_user_with_the_publishing_policy_and_a_rotating_key(self, run_component):
+        deployers: list[Deployer] = []
+        run = run_component(lambda: deployers.append(Deployer("ci", self.args())))
+
+        assert_children_of(run, self.TYPE, "ci")
+        assert run.types == {
+            self.TYPE,
+            "aws:iam/user:User",
+            "aws:iam/userPolicy:UserPolicy",
+            "aws:iam/accessKey:AccessKey",
+        }
+        assert run.one("aws:iam/user:User").inputs["name"] == "acme-pypi-deployer-test"
+        policy = run.one("aws:iam/userPolicy:UserPolicy").inputs
+        assert policy["user"] == "acme-pypi-deployer-test"
+        assert json.loads(policy["policy"]) == deployer_policy(BUCKET_ARN, None)
+        key = run.one("aws:iam/accessKey:AccessKey")
+        assert key.replacement_trigger == "token/222"
+        assert key.inputs["user"] == "acme-pypi-deployer-test"
+
+    def test_the_secret_key_is_a_pulumi_secret(self, run_component):
+        deployers: list[Deployer] = []
+        run_component(lambda: deployers.append(Deployer("ci", self.args())))
+
+        assert resolve(deployers[0].secret_access_key) == (SECRET_ACCESS_KEY, True)
+        assert resolve(deployers[0].github_secrets["AWS_PYPI_SECRET_ACCESS_KEY"])[1] is True
+        instructions, secret = resolve(deployers[0].secrets_by_hand())
+        assert not secret and SECRET_ACCESS_KEY not in instructions
+
+    def test_github_secrets_are_sent_as_secrets_with_the_new_key(self, run_component):
+        run = run_component(
+            lambda: Deployer(
+                "ci",
+                self.args(
+                    github_repository=GitHubRepository("acme", "packages"),
+                    distribution=Distribution(id="EGIVEN", arn=DISTRIBUTION_ARN),
+                ),
+            )
+        )
+
+        assert_children_of(run, self.TYPE, "ci")
+        secrets = {
+            s.inputs["secretName"]: s
+            for s in run.of_type("github:index/actionsSecret:ActionsSecret")
+        }
+        assert set(secrets) == {
+            "AWS_PYPI_ACCESS_KEY_ID",
+            "AWS_PYPI_SECRET_ACCESS_KEY",
+            "AWS_PYPI_REGION",
+            "AWS_PYPI_BUCKET",
+            "AWS_PYPI_DISTRIBUTION_ID",
+        }
+        assert all("value" in s.secret_inputs for s in secrets.values())
+        assert secrets["AWS_PYPI_SECRET_ACCESS_KEY"].inputs["value"] == SECRET_ACCESS_KEY
+        assert secrets["AWS_PYPI_DISTRIBUTION_ID"].inputs["value"] == "EGIVEN"
+        policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+        assert policy == deployer_policy(BUCKET_ARN, DISTRIBUTION_ARN)
