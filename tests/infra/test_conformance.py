@@ -1,0 +1,264 @@
+"""The rendered policies, enforced by moto over real HTTP: CI publishes, anyone installs.
+
+moto applies only the `Principal: "*"` statements of a bucket policy and ignores Condition,
+so the bucket gets the policy's unconditional statements and test_policies.py reads the
+conditional ones. With IAM enforced moto refuses anonymous requests, so enforcement is
+switched off (`/moto-api/reset-auth`) before the anonymous reads. moto's settings and
+backends are global to the process: buckets and users here get unique names, and
+enforcement is always switched back off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from components.policies import deployer_policy, public_index_bucket_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ADMIN = {"aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
+
+
+@dataclass(frozen=True)
+class Moto:
+    endpoint: str
+
+    def client(self, service: str, **credentials: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            config=Config(retries={"max_attempts": 1}),
+            **(credentials or ADMIN),
+        )
+
+    def enforce_iam(self, enforced: bool) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=b"0" if enforced else b"inf",
+            headers={"Content-Type": "text/plain"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What `pulumi up` makes in S3-only mode, rebuilt in moto from the rendered policies."""
+
+    moto: Moto
+    bucket: str
+    other_bucket: str
+    credentials: dict[str, str]
+
+    def s3(self):
+        return self.moto.client("s3", **self.credentials)
+
+    def anonymous_get(self, path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.moto.endpoint}/{self.bucket}/{path}") as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[Moto]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    moto = Moto(f"http://{host}:{port}")
+    try:
+        yield moto
+    finally:
+        moto.enforce_iam(False)
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(moto: Moto) -> Iterator[Deployment]:
+    suffix = uuid.uuid4().hex[:8]
+    bucket, other_bucket = f"acme-pypi-{suffix}", f"other-{suffix}"
+    s3, iam = moto.client("s3"), moto.client("iam")
+    for name in (bucket, other_bucket):
+        s3.create_bucket(Bucket=name)
+    bucket_policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
+    unconditional = [s for s in bucket_policy["Statement"] if "Condition" not in s]
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({**bucket_policy, "Statement": unconditional})
+    )
+    s3.put_object(Bucket=bucket, Key="notes/private.txt", Body=b"not for the public")
+
+    user = f"acme-pypi-deployer-{suffix}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="publish",
+        PolicyDocument=json.dumps(deployer_policy(f"arn:aws:s3:::{bucket}", None)),
+    )
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    credentials = {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+    moto.enforce_iam(True)
+    try:
+        yield Deployment(moto, bucket, other_bucket, credentials)
+    finally:
+        moto.enforce_iam(False)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("hello-acme")
+    (project / "hello_acme.py").write_text('"""Says hello."""\n\n__version__ = "1.0.0"\n')
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """\
+            [build-system]
+            requires = ["flit_core>=3.9,<4"]
+            build-backend = "flit_core.buildapi"
+
+            [project]
+            name = "hello-acme"
+            dynamic = ["version", "description"]
+            """
+        )
+    )
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", dist, project],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any AWS, pip or uv settings of the machine."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "PIP_", "UV_"))
+    }
+
+
+@pytest.fixture(scope="module")
+def published(deployment: Deployment, wheel: Path) -> Deployment:
+    """`invoke publish` as CI runs it, with the deployer's key and nothing else."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "invoke", "publish"),
+            *("--dist", str(wheel.parent), "--repository", f"s3://{deployment.bucket}"),
+        ],
+        cwd=ROOT,
+        env={
+            **clean_environment(),
+            "AWS_ENDPOINT_URL": deployment.moto.endpoint,
+            "AWS_PYPI_ACCESS_KEY_ID": deployment.credentials["aws_access_key_id"],
+            "AWS_PYPI_SECRET_ACCESS_KEY": deployment.credentials["aws_secret_access_key"],
+            "AWS_PYPI_REGION": REGION,
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return deployment
+
+
+def assert_denied(call, *args, **kwargs) -> None:
+    with pytest.raises(ClientError) as error:
+        call(*args, **kwargs)
+    assert error.value.response["Error"]["Code"] in {"AccessDenied", "403"}, error.value.response
+
+
+def test_the_deployer_publishes_with_its_key(published: Deployment, wheel: Path):
+    keys = {o["Key"] for o in published.s3().list_objects_v2(Bucket=published.bucket)["Contents"]}
+
+    project = "simple/hello-acme/"
+    assert {f"{project}{wheel.name}", f"{project}{wheel.name}.metadata"} <= keys
+    assert {project, f"{project}index.html", f"{project}index.json"} <= keys
+    assert {"simple/", "simple/index.html", "simple/index.json"} <= keys
+
+
+def test_the_deployer_cannot_touch_another_bucket(published: Deployment):
+    s3 = published.s3()
+
+    assert_denied(s3.put_object, Bucket=published.other_bucket, Key="x", Body=b"x")
+    assert_denied(s3.list_objects_v2, Bucket=published.other_bucket)
+    assert_denied(s3.create_bucket, Bucket=f"{published.other_bucket}-new")
+
+
+def test_the_deployer_cannot_change_the_bucket_policy(published: Deployment):
+    s3 = published.s3()
+
+    assert_denied(s3.get_bucket_policy, Bucket=published.bucket)
+    assert_denied(s3.put_bucket_policy, Bucket=published.bucket, Policy="{}")
+    assert_denied(s3.delete_bucket_policy, Bucket=published.bucket)
+
+
+def test_the_deployer_cannot_use_iam(published: Deployment):
+    iam = published.moto.client("iam", **published.credentials)
+
+    assert_denied(iam.list_users)
+    assert_denied(iam.create_access_key, UserName="acme-pypi-deployer-anyone")
+    assert_denied(iam.create_user, UserName="intruder")
+
+
+@pytest.fixture
+def anonymous(published: Deployment) -> Iterator[Deployment]:
+    published.moto.enforce_iam(False)
+    try:
+        yield published
+    finally:
+        published.moto.enforce_iam(True)
+
+
+def test_anyone_reads_the_index_and_nothing_else(anonymous: Deployment):
+    assert anonymous.anonymous_get("simple/") == 200
+    assert anonymous.anonymous_get("simple/hello-acme/") == 200
+    assert anonymous.anonymous_get("simple/hello-acme/index.json") == 200
+    assert anonymous.anonymous_get("notes/private.txt") == 403
+
+
+def test_anyone_pip_installs_from_the_index(anonymous: Deployment, tmp_path: Path):
+    target = tmp_path / "site"
+    index_url = f"{anonymous.moto.endpoint}/{anonymous.bucket}/simple/"
+
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--no-deps"),
+            *("--index-url", index_url, "--target", str(target), "hello-acme==1.0.0"),
+        ],
+        env={
+            **clean_environment(),
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target / "hello_acme.py").exists()
