@@ -26,7 +26,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urljoin, urlparse
 from urllib.request import Request, url2pathname, urlopen
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from pypi_simple import (
     DistributionPackage,
     IndexPage,
@@ -259,7 +259,7 @@ def parse_root_json(body: bytes) -> frozenset[NormalizedName]:
         page = IndexPage.from_json_data(_json(body))
     except (ValueError, UnsupportedRepoVersionError) as error:
         raise InvalidPage(f"not a PEP 691 root page: {_shorten(str(error))}") from None
-    return frozenset(canonicalize_name(project) for project in page.projects)
+    return _project_names(page)
 
 
 def parse_root_html(body: bytes) -> frozenset[NormalizedName]:
@@ -270,7 +270,15 @@ def parse_root_html(body: bytes) -> frozenset[NormalizedName]:
         raise InvalidPage(f"not a PEP 503 root page: {_shorten(str(error))}") from None
     if page.repository_version is None:
         raise InvalidPage("no pypi:repository-version meta tag: not a simple index page")
-    return frozenset(canonicalize_name(project) for project in page.projects)
+    return _project_names(page)
+
+
+def _project_names(page: IndexPage) -> frozenset[NormalizedName]:
+    # Verify builds each project's URL from its name, so a name must be a name.
+    try:
+        return frozenset(canonicalize_name(project, validate=True) for project in page.projects)
+    except InvalidName as error:
+        raise InvalidPage(str(error)) from None
 
 
 def _json(body: bytes) -> object:

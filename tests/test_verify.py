@@ -304,6 +304,18 @@ def test_a_page_linking_out_of_the_index_is_invalid_and_not_followed(
     assert "links outside its directory" in problems[0].detail
 
 
+def test_a_root_page_naming_no_valid_project_is_invalid(published: Index) -> None:
+    storage = published.storage
+    hostile = b'{"meta": {"api-version": "1.1"}, "projects": [{"name": "../../elsewhere"}]}'
+    overwrite(storage, layout.ROOT_JSON, hostile)
+
+    problems = verify(storage).problems
+    assert [(p.kind, p.where) for p in problems] == [
+        (ProblemKind.PAGE_INVALID, url(storage, layout.ROOT_JSON))
+    ]
+    assert "'../../elsewhere'" in problems[0].detail
+
+
 def test_an_index_that_cannot_be_reached_is_one_error() -> None:
     with pytest.raises(VerifyError, match=r"cannot read the index at http://127\.0\.0\.1:9/"):
         Verifier("http://127.0.0.1:9/simple/", retry=Retry(attempts=1)).run()
