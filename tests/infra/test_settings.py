@@ -15,7 +15,7 @@ US_EAST_1_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 DOMAIN = {"domainName": "packages.acme.dev"}
 
 
-def bad(case_id: str, changes: dict[str, str], key: str, fix: str, stack: str = "staging"):
+def bad(case_id: str, changes: dict[str, str | None], key: str, fix: str, stack: str = "staging"):
     """A config that fails: VALID with `changes` (None removes a key), the key, the fix."""
     config = {k: v for k, v in {**VALID, **changes}.items() if v is not None}
     return pytest.param(config, stack, key, fix, id=case_id)
