@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -194,3 +195,25 @@ def test_one_release_costs_the_same_requests_however_big_the_repository(
     # Read the record; two files and a metadata file; the record and its two HTML twins;
     # and one look to be sure no writer got in between.
     assert operations == Counter(PutObject=6, GetObject=1, HeadObject=1), operations
+
+
+def test_a_large_file_goes_up_in_parts_and_is_still_never_replaced(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    index = Index(s3_storage)
+    big = wheel(tmp_path / "first", "bigdata", "1.0", payload=os.urandom(18 * 1024 * 1024))
+    assert publish(index, big) == [Outcome.UPLOADED]
+
+    key = "simple/bigdata/bigdata-1.0-py3-none-any.whl"
+    stored = s3_storage.head(key)
+    assert stored is not None and "-" in stored.etag  # a multipart upload's ETag
+    (distribution,) = inspect_all([big])
+    assert s3_storage.sha256(key) == distribution.sha256
+    assert publish(index, big) == [Outcome.UNCHANGED]
+
+    # Not indexed yet, but there: the create-only upload still refuses other bytes.
+    s3_storage.delete("simple/bigdata/index.json")
+    other = wheel(tmp_path / "second", "bigdata", "1.0", payload=os.urandom(18 * 1024 * 1024))
+    with pytest.raises(FileConflict):
+        publish(index, other)
+    assert s3_storage.sha256(key) == distribution.sha256

@@ -82,3 +82,25 @@ def test_the_demo_builds_publishes_and_installs_with_no_aws() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully installed acme-greeting-1.0.0 acme-hello-1.0.0" in result.stdout
     assert "Hello, world, from the private index!" in result.stdout
+
+
+def test_build_makes_an_sdist_and_a_wheel_of_each_package(tmp_path: Path) -> None:
+    result = invoke(
+        "build", "--no-isolation", "--output", str(tmp_path),
+        "--package", "examples/acme-greeting", "--package", "examples/acme-hello",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "acme_greeting-1.0.0-py3-none-any.whl",
+        "acme_greeting-1.0.0.tar.gz",
+        "acme_hello-1.0.0-py3-none-any.whl",
+        "acme_hello-1.0.0.tar.gz",
+    ]
+
+
+def test_a_directory_that_is_not_a_package_fails_the_build_in_one_line(tmp_path: Path) -> None:
+    result = invoke("build", "--output", str(tmp_path / "dist"), "--package", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path}: not a Python package (no pyproject.toml or setup.py)"
+    ]
