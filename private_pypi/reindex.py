@@ -205,12 +205,16 @@ class Reindexer:
             self.report.inspected += 1
         metadata_etag = ""
         if distribution.metadata is not None:
-            metadata_etag = self.storage.write(
-                layout.metadata_key(name, filename),
-                distribution.metadata,
-                content_type=layout.METADATA_TYPE,
-                cache_control=layout.FILE_CACHE_CONTROL,
-            )
+            if metadata is not None and metadata.etag == content_etag(distribution.metadata):
+                # Already stored with these very bytes (an S3 ETag is their MD5): no write.
+                metadata_etag = metadata.etag
+            else:
+                metadata_etag = self.storage.write(
+                    layout.metadata_key(name, filename),
+                    distribution.metadata,
+                    content_type=layout.METADATA_TYPE,
+                    cache_control=layout.FILE_CACHE_CONTROL,
+                )
         return FileEntry(
             filename=filename,
             version=str(distribution.version),

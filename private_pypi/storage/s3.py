@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import (
@@ -20,6 +22,7 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
+from botocore.utils import parse_timestamp
 from s3transfer.subscribers import BaseSubscriber
 
 from ..errors import PreconditionFailed, StorageError
@@ -74,6 +77,7 @@ class S3Storage:
             aws_access_key_id=settings.access_key_id,
             aws_secret_access_key=settings.secret_access_key,
             region_name=settings.region,
+            botocore_session=_fast_timestamps(botocore.session.get_session()),
         )
         self.client: Any = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
         # Uploads never overwrite: every PutObject and CompleteMultipartUpload this
@@ -207,8 +211,13 @@ class S3Storage:
         return info.etag
 
     def download(self, key: str, path: Path) -> None:
+        # One streamed GetObject: the transfer manager sends a HeadObject first, which
+        # doubled the requests of a reindex that reads back many small files.
         try:
-            self._transfers.download(self.bucket, key, str(path)).result()
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with path.open("wb") as file:
+                for chunk in body.iter_chunks(1024 * 1024):
+                    file.write(chunk)
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, key) from None
 
@@ -313,6 +322,22 @@ def _is_missing(error: ClientError) -> bool:
 
 def _create_only(params: dict[str, Any], **_: Any) -> None:
     params.setdefault("IfNoneMatch", "*")
+
+
+def _fast_timestamps(session: botocore.session.Session) -> botocore.session.Session:
+    """Parse listings' ISO 8601 times natively: botocore's dateutil parser takes ~90 µs a
+    key, which made parsing the listing the slowest part of reindexing a large bucket."""
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=_parse_timestamp
+    )
+    return session
+
+
+def _parse_timestamp(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # HTTP dates, as in HeadObject's Last-Modified
+        return parse_timestamp(value)
 
 
 def _etag(response: Mapping[str, Any]) -> str:
