@@ -288,3 +288,17 @@ def verify(c: Context, repository: str | None = None) -> None:
             "from the stored files; then run `invoke verify` again",
             code=1,
         )
+
+
+@task(
+    help={
+        "quick": "a small version (P1 at 10 and 100 projects, one run each, P5 offline from the "
+        "warm cache), under a minute, needs no network; written to benchmarks/.work/ instead",
+    }
+)
+def bench(c: Context, quick: bool = False) -> None:
+    """Benchmark publish and reindex at scale against s3pypi, builds, resolution and CI cold
+    start on a local moto server; print the figures and write benchmarks/results.md."""
+    from benchmarks.main import bench as run_bench
+
+    run_bench(quick=quick)

@@ -1,0 +1,240 @@
+"""What the benchmarks publish: small valid distributions, made in memory, and the
+repositories they pre-fill, each in its tool's own layout and page format."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from textwrap import indent
+from urllib.parse import quote
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from private_pypi import layout
+from private_pypi.distributions import content_type
+from private_pypi.pages import (
+    FileEntry,
+    ProjectPage,
+    render_project_html,
+    render_project_json,
+    render_root_html,
+    render_root_json,
+)
+from private_pypi.storage.base import SHA256_METADATA
+
+from .server import ObjectToLoad
+
+# Every pre-filled file claims this upload time, so pages are the same on every run.
+PREFILL_TIME = datetime(2024, 1, 1, tzinfo=UTC)
+# Each pre-filled project: three releases, two of them with an sdist beside the wheel.
+PREFILL_RELEASES = (("0.1", True), ("0.2", True), ("0.3", False))
+FILES_PER_PROJECT = sum(2 if sdist else 1 for _, sdist in PREFILL_RELEASES)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A distribution file, in memory."""
+
+    filename: str
+    body: bytes
+    version: str
+    metadata: bytes | None  # a wheel's METADATA; None for an sdist
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    def write(self, directory: Path) -> Path:
+        path = directory / self.filename
+        path.write_bytes(self.body)
+        return path
+
+
+def project_name(number: int) -> NormalizedName:
+    return canonicalize_name(f"bench-{number:05d}")
+
+
+def core_metadata(name: str, version: str, requires: Iterable[str] = ()) -> bytes:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def wheel(
+    name: str, version: str, *, requires: Iterable[str] = (), payload: bytes = b""
+) -> Artifact:
+    """A pure-Python wheel; `payload` is stored uncompressed, so it costs its size to fetch."""
+    module = name.replace("-", "_")
+    dist_info = f"{module}-{version}.dist-info"
+    metadata = core_metadata(name, version, requires)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{module}/__init__.py", f"VERSION = {version!r}\n")
+        if payload:
+            archive.writestr(f"{module}/payload.bin", payload, zipfile.ZIP_STORED)
+        archive.writestr(f"{dist_info}/METADATA", metadata)
+        archive.writestr(
+            f"{dist_info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: benchmarks\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        archive.writestr(f"{dist_info}/RECORD", "")
+    filename = f"{module}-{version}-py3-none-any.whl"
+    return Artifact(filename, buffer.getvalue(), version, metadata)
+
+
+def sdist(name: str, version: str) -> Artifact:
+    base = f"{name.replace('-', '_')}-{version}"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
+        members = (
+            ("PKG-INFO", core_metadata(name, version)),
+            ("pyproject.toml", f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode()),
+        )
+        for member, data in members:
+            info = tarfile.TarInfo(f"{base}/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return Artifact(f"{base}.tar.gz", buffer.getvalue(), version, None)
+
+
+def release(name: str, version: str) -> list[Artifact]:
+    """A wheel and an sdist: what one `publish` of a release sends."""
+    return [wheel(name, version), sdist(name, version)]
+
+
+def project_artifacts(name: str) -> list[Artifact]:
+    artifacts = []
+    for version, has_sdist in PREFILL_RELEASES:
+        artifacts.append(wheel(name, version))
+        if has_sdist:
+            artifacts.append(sdist(name, version))
+    return artifacts
+
+
+# --- private-pypi's layout --------------------------------------------------------
+
+
+def etag(body: bytes) -> str:
+    """The ETag S3 (and moto) gives a single-part upload."""
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+
+def file_entry(artifact: Artifact) -> FileEntry:
+    metadata = artifact.metadata
+    return FileEntry(
+        filename=artifact.filename,
+        version=artifact.version,
+        size=len(artifact.body),
+        sha256=artifact.sha256,
+        upload_time=PREFILL_TIME,
+        metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
+        etag=etag(artifact.body),
+        metadata_etag=etag(metadata) if metadata else "",
+    )
+
+
+def _page(bucket: str, key: str, body: bytes, kind: str) -> ObjectToLoad:
+    headers = {"Content-Type": kind, "Cache-Control": layout.PAGE_CACHE_CONTROL}
+    return (bucket, key, body, headers)
+
+
+def ours_project(
+    bucket: str, name: NormalizedName, artifacts: list[Artifact]
+) -> list[ObjectToLoad]:
+    """A project as `invoke publish` leaves it: files, metadata files, JSON and HTML pages."""
+    objects: list[ObjectToLoad] = []
+    for artifact in artifacts:
+        headers = {
+            "Content-Type": content_type(artifact.filename),
+            "Cache-Control": layout.FILE_CACHE_CONTROL,
+            f"x-amz-meta-{SHA256_METADATA}": artifact.sha256,
+        }
+        objects.append((bucket, layout.file_key(name, artifact.filename), artifact.body, headers))
+        if artifact.metadata is not None:
+            key = layout.metadata_key(name, artifact.filename)
+            headers = {
+                "Content-Type": layout.METADATA_TYPE,
+                "Cache-Control": layout.FILE_CACHE_CONTROL,
+            }
+            objects.append((bucket, key, artifact.metadata, headers))
+    page = ProjectPage(name, tuple(file_entry(artifact) for artifact in artifacts))
+    json_key = layout.project_json(name)
+    objects.append(_page(bucket, json_key, render_project_json(page), layout.JSON_TYPE))
+    html = render_project_html(page)
+    for key in layout.html_keys(json_key, directory_keys=True):
+        objects.append(_page(bucket, key, html, layout.HTML_TYPE))
+    return objects
+
+
+def ours_root(bucket: str, names: list[NormalizedName]) -> list[ObjectToLoad]:
+    html = render_root_html(names)
+    objects = [_page(bucket, layout.ROOT_JSON, render_root_json(names), layout.JSON_TYPE)]
+    for key in layout.html_keys(layout.ROOT_JSON, directory_keys=True):
+        objects.append(_page(bucket, key, html, layout.HTML_TYPE))
+    return objects
+
+
+# --- s3pypi 2.x's layout: `NAME/` holds the project page, `index.html` the root -----
+
+S3PYPI_PAGE = """<!DOCTYPE html>
+<html>
+  <head>
+    <meta charset="UTF-8">
+    <title>Package Index</title>
+  </head>
+  <body>
+{body}
+  </body>
+</html>"""
+
+
+def s3pypi_html(links: dict[str, str | None]) -> bytes:
+    """s3pypi's `Index.to_html`: one link per file name, with its hash if it has one."""
+    lines = "<br>\n".join(
+        f'<a href="{quote(name)}'
+        + (f"#sha256={digest}" if digest else "")
+        + f'">{name.rstrip("/")}</a>'
+        for name, digest in sorted(links.items())
+    )
+    return S3PYPI_PAGE.format(body=indent(lines, " " * 4)).encode()
+
+
+def s3pypi_project(
+    bucket: str, name: NormalizedName, artifacts: list[Artifact]
+) -> list[ObjectToLoad]:
+    headers = {"Content-Type": "application/x-gzip"}
+    objects: list[ObjectToLoad] = [
+        (bucket, f"{name}/{artifact.filename}", artifact.body, headers) for artifact in artifacts
+    ]
+    page = s3pypi_html({artifact.filename: artifact.sha256 for artifact in artifacts})
+    objects.append((bucket, f"{name}/", page, {"Content-Type": "text/html"}))
+    return objects
+
+
+def s3pypi_root(bucket: str, names: list[NormalizedName]) -> list[ObjectToLoad]:
+    page = s3pypi_html(dict.fromkeys(f"{name}/" for name in names))
+    return [(bucket, "index.html", page, {"Content-Type": "text/html"})]
+
+
+def repositories(count: int, *, ours: str, s3pypi: str | None) -> Iterator[list[ObjectToLoad]]:
+    """Both repositories, filled with the same `count` projects, in batches to load."""
+    names = [project_name(number) for number in range(count)]
+    batch: list[ObjectToLoad] = []
+    for name in names:
+        artifacts = project_artifacts(name)
+        batch += ours_project(ours, name, artifacts)
+        if s3pypi:
+            batch += s3pypi_project(s3pypi, name, artifacts)
+        if len(batch) >= 5000:
+            yield batch
+            batch = []
+    batch += ours_root(ours, names)
+    if s3pypi:
+        batch += s3pypi_root(s3pypi, names)
+    yield batch

@@ -1,0 +1,67 @@
+"""Timing a command the way a user runs it: wall time, CPU and peak memory of the process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    seconds: float
+    cpu_seconds: float
+    max_rss_bytes: int
+    output: str
+
+
+def run_process(
+    command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> ProcessRun:
+    """Run `command` to the end; raise CommandFailed with its output if it fails."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    # wait4 rather than wait: it also answers the child's own CPU time and peak RSS.
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    if process.returncode != 0:
+        raise CommandFailed(
+            f"{' '.join(map(str, command))} failed ({process.returncode}):\n{output}"
+        )
+    return ProcessRun(
+        seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        max_rss_bytes=usage.ru_maxrss * 1024,  # Linux counts it in KiB
+        output=output,
+    )
+
+
+def middle(values: Sequence[float]) -> float:
+    return float(median(values))
+
+
+def directory_size(path: Path) -> int:
+    """Bytes in the files under `path`, counting hard-linked files once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for directory, _, names in os.walk(path):
+        for name in names:
+            stat = os.lstat(os.path.join(directory, name))
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_size
+    return total

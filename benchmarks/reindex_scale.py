@@ -1,0 +1,99 @@
+"""P2. `invoke reindex` of a large repository, run as a command so its peak memory is its own.
+
+Two cases, on the repository P1 filled:
+- rebuild: every page is deleted first, so each file is downloaded and inspected again
+  and every page written: the most a reindex ever does;
+- no-op: a second reindex straight after, with nothing changed: it must write nothing.
+
+Wall time includes moto's own CPU (the server runs on the same two cores), so the
+server's CPU seconds for each run are recorded beside it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from private_pypi import layout
+
+from .measure import run_process
+from .one_release import BenchmarkError
+from .server import MotoServer
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITES = ("PutObject", "DeleteObject", "DeleteObjects", "CopyObject")
+
+
+@dataclass(frozen=True)
+class ReindexRun:
+    seconds: float
+    cpu_seconds: float
+    server_cpu_seconds: float
+    max_rss_bytes: int
+    requests: Counter[str]
+
+    @property
+    def writes(self) -> int:
+        return sum(self.requests[operation] for operation in WRITES)
+
+
+@dataclass(frozen=True)
+class Reindex:
+    projects: int
+    objects: int
+    rebuild: list[ReindexRun]
+    noop: list[ReindexRun]
+
+
+def run(server: MotoServer, bucket: str, projects: int, runs: int) -> Reindex:
+    rebuilds, noops = [], []
+    objects = 0
+    for _ in range(runs):
+        objects = _delete_pages(server, bucket)
+        rebuilds.append(_reindex(server, bucket))
+        noops.append(_reindex(server, bucket))
+    for run in noops:
+        if run.writes:
+            raise BenchmarkError(f"a reindex with nothing changed wrote: {run.requests}")
+    return Reindex(projects=projects, objects=objects, rebuild=rebuilds, noop=noops)
+
+
+def _reindex(server: MotoServer, bucket: str) -> ReindexRun:
+    command = [
+        sys.executable,
+        "-m",
+        "invoke",
+        "--search-root",
+        str(ROOT),
+        "reindex",
+        "--repository",
+        f"s3://{bucket}",
+    ]
+    server.reset()
+    server_cpu = server.cpu_seconds()
+    process = run_process(command, env=server.environment(), cwd=ROOT)
+    return ReindexRun(
+        seconds=process.seconds,
+        cpu_seconds=process.cpu_seconds,
+        server_cpu_seconds=server.cpu_seconds() - server_cpu,
+        max_rss_bytes=process.max_rss_bytes,
+        requests=server.counts(reset=True),
+    )
+
+
+def _delete_pages(server: MotoServer, bucket: str) -> int:
+    """Delete every page, keeping files and metadata files; return how many objects remain."""
+    client = server.s3()
+    pages, kept = [], 0
+    for listing in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in listing.get("Contents", []):
+            key = item["Key"]
+            if key.endswith(("/", "/index.html", "/index.json")):
+                pages.append({"Key": key})
+            elif key.startswith(layout.SIMPLE):
+                kept += 1
+    for start in range(0, len(pages), 1000):
+        client.delete_objects(Bucket=bucket, Delete={"Objects": pages[start : start + 1000]})
+    return kept

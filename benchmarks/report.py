@@ -1,0 +1,373 @@
+"""The results as Markdown: the machine, the figures, and each target met or missed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from .measure import middle
+from .one_release import ToolRuns
+from .run import Results
+
+SHORT_NAMES = {
+    "GetObject": "GET",
+    "PutObject": "PUT",
+    "HeadObject": "HEAD",
+    "ListObjectsV2": "LIST",
+    "DeleteObject": "DELETE",
+}
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Target:
+    scenario: str
+    goal: str
+    measured: str
+    met: bool
+
+
+def requests(counts: Counter[str], *, prefix: str = "") -> str:
+    """`1 GET + 6 PUT + 1 HEAD = 8`, for the operations whose names start with `prefix`."""
+    chosen = {name: count for name, count in counts.items() if name.startswith(prefix)}
+    if not chosen:
+        return "0"
+    parts = [
+        f"{count} {SHORT_NAMES.get(name, name.removeprefix(prefix))}"
+        for name, count in sorted(chosen.items(), key=lambda item: -item[1])
+    ]
+    return f"{' + '.join(parts)} = {sum(chosen.values())}"
+
+
+def s3_total(counts: Counter[str]) -> int:
+    return sum(count for name, count in counts.items() if not name.startswith("dynamodb:"))
+
+
+def seconds(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def megabytes(value: int) -> str:
+    return f"{value / MB:.1f} MB"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    with open("/proc/meminfo") as meminfo:
+        total_kib = int(meminfo.readline().split()[1])
+    uv = shutil.which("uv")
+    uv_version = (
+        subprocess.run([uv, "--version"], capture_output=True, text=True).stdout if uv else ""
+    )
+    return (
+        f"{os.cpu_count()} cores, {total_kib / 1024 / 1024:.1f} GiB memory, "
+        f"Python {platform.python_version()}, {platform.platform()}; "
+        f"moto {version('moto')}, boto3 {version('boto3')}, {uv_version.strip() or 'no uv'}"
+    )
+
+
+def _median(runs: ToolRuns) -> float:
+    return middle(runs.seconds)
+
+
+def targets(results: Results) -> list[Target]:
+    found = []
+    releases = results.one_release
+    last = releases[-1]
+    counts = [s3_total(r.ours.requests[0]) for r in releases]
+    same = len(set(counts)) == 1 and all(r.ours.same_requests_every_run for r in releases)
+    found.append(
+        Target(
+            "P1",
+            "same request count at every size, at most 8",
+            f"{' / '.join(map(str, counts))} at "
+            f"{' / '.join(f'{r.projects:,}' for r in releases)} projects",
+            same and max(counts) <= 8,
+        )
+    )
+    if last.s3pypi is not None:
+        ratio = _median(last.ours) / _median(last.s3pypi)
+        found.append(
+            Target(
+                "P1",
+                f"wall time ≤ 0.5x s3pypi's at {last.projects:,} projects",
+                f"{ratio:.2f}x ({seconds(_median(last.ours))} vs {seconds(_median(last.s3pypi))})",
+                ratio <= 0.5,
+            )
+        )
+    rebuild = max(results.reindex.rebuild, key=lambda run: run.seconds)
+    noop_writes = max(run.writes for run in results.reindex.noop)
+    found.append(
+        Target(
+            "P2",
+            f"reindex of {results.reindex.projects:,} projects under 60 s",
+            f"rebuild {seconds(rebuild.seconds)}; no-op "
+            f"{seconds(max(run.seconds for run in results.reindex.noop))}",
+            rebuild.seconds < 60,
+        )
+    )
+    peak = max(run.max_rss_bytes for run in results.reindex.rebuild + results.reindex.noop)
+    found.append(Target("P2", "peak memory under 300 MB", megabytes(peak), peak < 300 * MB))
+    found.append(
+        Target("P2", "no-op reindex writes zero objects", f"{noop_writes} writes", noop_writes == 0)
+    )
+    mono = results.monorepo
+    ratio = middle(mono.ours_seconds) / middle(mono.sequential_seconds)
+    found.append(
+        Target(
+            "P3",
+            "≤ 0.5x the sequential time, same wheels",
+            f"{ratio:.2f}x, wheels {'identical' if mono.same_wheels else 'DIFFERENT'}",
+            ratio <= 0.5 and mono.same_wheels,
+        )
+    )
+    with_metadata = [r for r in results.resolution if r.metadata_files]
+    fetched = sum(r.wheels_fetched for r in with_metadata)
+    found.append(
+        Target(
+            "P4",
+            "no wheel downloaded while resolving",
+            ", ".join(f"{r.installer}: {r.wheels_fetched} wheels" for r in with_metadata),
+            fetched == 0,
+        )
+    )
+    publish = results.cold_start[0]
+    if publish.cold:
+        found.append(
+            Target(
+                "P5",
+                "publish environment downloads under 20 MB",
+                megabytes(publish.download_bytes),
+                publish.download_bytes < 20 * MB,
+            )
+        )
+        found.append(
+            Target("P5", "cold start under 15 s", seconds(publish.seconds), publish.seconds < 15)
+        )
+    return found
+
+
+def render(results: Results) -> str:
+    plan = results.plan
+    out = [
+        "# Benchmark results",
+        "",
+        f"- Command: `{plan.command}` ({'quick: a small version' if plan.quick else 'full'}), "
+        f"finished in {results.seconds / 60:.1f} min",
+        f"- Date: {results.started:%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- Compared with: {results.s3pypi}; pip {version('pip')}",
+        f"- Timed runs per figure: {plan.runs} (the median is shown); P2: {plan.reindex_runs}",
+        "- Storage: one moto server in its own process on 127.0.0.1, counting requests by "
+        "operation as they arrive, the same counter for both tools. moto closes every "
+        "connection and spends ~2-3 ms of CPU per request on the same two cores, so "
+        "absolute times are moto's as much as the tools'.",
+        "",
+        "## Targets",
+        "",
+        table(
+            ["", "goal", "measured", ""],
+            [
+                [t.scenario, t.goal, t.measured, "met" if t.met else "**missed**"]
+                for t in targets(results)
+            ],
+        ),
+        "",
+        _one_release(results),
+        _reindex(results),
+        _monorepo(results),
+        _resolution(results),
+        _cold_start(results),
+    ]
+    return "\n".join(out)
+
+
+def _one_release(results: Results) -> str:
+    rows = []
+    for r in results.one_release:
+        theirs = r.s3pypi
+        rows.append(
+            [
+                f"{r.projects:,}",
+                f"{r.prefill_objects:,} in {seconds(r.prefill_seconds)}",
+                requests(r.ours.requests[0]),
+                seconds(middle(r.ours.seconds)),
+                requests(theirs.requests[0]) if theirs else "-",
+                seconds(middle(theirs.seconds)) if theirs else "-",
+                f"{middle(r.ours.seconds) / middle(theirs.seconds):.2f}x" if theirs else "-",
+            ]
+        )
+    observed = results.one_release[-1]
+    agree = all(r.observed == r.observed_at_server for r in results.one_release)
+    return "\n".join(
+        [
+            "## P1. One release (a wheel and an sdist) into a big repository",
+            "",
+            "Each pre-filled project holds 5 files (3 wheels, 2 sdists) and its pages, in each "
+            "tool's own layout. Both tools run as commands (`invoke publish --dist DIR`, "
+            "`s3pypi upload FILES --put-root-index` with its DynamoDB lock table), so wall "
+            "time includes starting Python and importing boto3 (~1 s each).",
+            "",
+            table(
+                [
+                    "projects",
+                    "pre-filled objects (both repositories)",
+                    "ours: requests",
+                    "ours: wall",
+                    "s3pypi: requests (S3 and DynamoDB)",
+                    "s3pypi: wall",
+                    "ours / s3pypi",
+                ],
+                rows,
+            ),
+            "",
+            f"Our count by `observe_requests` in an in-process publish: "
+            f"{requests(observed.observed)}; the server counted "
+            f"{requests(observed.observed_at_server)} "
+            f"({'the same at every size' if agree else 'DIFFERENT'}).",
+            "",
+        ]
+    )
+
+
+def _reindex(results: Results) -> str:
+    reindex = results.reindex
+    rows = []
+    for label, runs in (
+        ("rebuild (every page deleted first)", reindex.rebuild),
+        ("no-op (straight after)", reindex.noop),
+    ):
+        for run in runs:
+            rows.append(
+                [
+                    label,
+                    seconds(run.seconds),
+                    seconds(run.cpu_seconds),
+                    seconds(run.server_cpu_seconds),
+                    megabytes(run.max_rss_bytes),
+                    requests(run.requests),
+                    str(run.writes),
+                ]
+            )
+    return "\n".join(
+        [
+            f"## P2. `invoke reindex` of {reindex.projects:,} projects",
+            "",
+            f"The P1 repository: {reindex.objects:,} files and metadata files. Peak memory is "
+            "the reindex process's own (its `ru_maxrss`).",
+            "",
+            table(
+                ["reindex", "wall", "its CPU", "moto's CPU", "peak memory", "requests", "writes"],
+                rows,
+            ),
+            "",
+        ]
+    )
+
+
+def _monorepo(results: Results) -> str:
+    mono = results.monorepo
+    ours, sequential = middle(mono.ours_seconds), middle(mono.sequential_seconds)
+    return "\n".join(
+        [
+            f"## P3. Build and publish a monorepo of {mono.packages} flit_core packages",
+            "",
+            table(
+                ["", "wall", "ratio"],
+                [
+                    [
+                        "`invoke publish --package … --no-isolation` (parallel builds)",
+                        seconds(ours),
+                        f"{ours / sequential:.2f}x",
+                    ],
+                    [
+                        "`python -m build --no-isolation` per package, then upload_file per file "
+                        "and an index.html per project",
+                        seconds(sequential),
+                        "1",
+                    ],
+                ],
+            ),
+            "",
+            f"Wheels identical: {'yes' if mono.same_wheels else 'NO'}; sdists identical: "
+            f"{'yes' if mono.same_sdists else 'no'} (SOURCE_DATE_EPOCH fixed for both).",
+            "",
+        ]
+    )
+
+
+def _resolution(results: Results) -> str:
+    rows = []
+    for r in results.resolution:
+        kinds = ("page", "metadata", "wheel")
+        rows.append(
+            [
+                r.installer,
+                "yes" if r.metadata_files else "no",
+                " / ".join(str(r.requests[kind]) for kind in kinds),
+                " / ".join(f"{r.bytes[kind]:,}" for kind in kinds),
+                f"{sum(r.bytes.values()):,}",
+                seconds(r.seconds),
+            ]
+        )
+    return "\n".join(
+        [
+            f"## P4. Resolving a chain of {len(results.resolution) and results.plan.chain} "
+            "packages (each wheel carries 200 kB)",
+            "",
+            "`pip install --dry-run --report -` and `uv pip compile`, with no config and no "
+            "cache, against a local HTTP server that counts what it sends.",
+            "",
+            table(
+                [
+                    "installer",
+                    "metadata files",
+                    "requests: pages / metadata / wheels",
+                    "bytes: pages / metadata / wheels",
+                    "bytes",
+                    "wall",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    )
+
+
+def _cold_start(results: Results) -> str:
+    rows = [
+        [
+            c.label,
+            "empty" if c.cold else "warm, offline",
+            seconds(c.seconds),
+            megabytes(c.download_bytes),
+            megabytes(c.cache_bytes) if c.cold else "-",
+            megabytes(c.venv_bytes),
+            str(c.packages),
+        ]
+        for c in results.cold_start
+    ]
+    return "\n".join(
+        [
+            "## P5. CI cold start: clean clone, empty uv cache, one publish",
+            "",
+            "Download = the wheels uv.lock pins for what was installed, for this machine "
+            "(plus flit_core for the isolated build); the uv cache holds them unpacked.",
+            "",
+            table(
+                ["command", "uv cache", "wall", "download", "uv cache after", "venv", "packages"],
+                rows,
+            ),
+            "",
+        ]
+    )
