@@ -48,7 +48,9 @@ class PackageDomain(pulumi.ComponentResource):
 
         zone_id = self._hosted_zone_id(domain) if domain else None
         certificate_arn = (
-            self._certificate_arn(name, domain, zone_id) if domain and zone_id else None
+            self._certificate_arn(name, domain, zone_id)
+            if domain is not None and zone_id is not None
+            else None
         )
         origin_access = aws.cloudfront.OriginAccessControl(
             f"{name}-origin-access",
@@ -69,7 +71,7 @@ class PackageDomain(pulumi.ComponentResource):
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
-            comment=f"Python package index{f' at {domain.name}' if domain else ''}",
+            comment=f"Python package index at {domain.name}" if domain else "Python package index",
             aliases=[domain.name] if domain else None,
             origins=[
                 {
@@ -105,7 +107,7 @@ class PackageDomain(pulumi.ComponentResource):
             opts=child,
         )
 
-        if domain and zone_id:
+        if domain is not None and zone_id is not None:
             for record_type in ("A", "AAAA"):
                 aws.route53.Record(
                     f"{name}-alias-{record_type.lower()}",
