@@ -1,0 +1,152 @@
+"""Many publishers at once, and no lock: every entry survives.
+
+Eight publishers start at the same moment, each with its own storage client and index,
+as eight CI jobs would, and each publishes five releases. Afterwards every file is on its
+project's HTML and JSON pages, the two agree, and the root lists every project. Each race
+runs several rounds, so that an unlucky interleaving has room to show, on S3 (moto) and
+on a local directory (lock file and atomic replace).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from private_pypi.index import Index
+from private_pypi.publish import Publisher, inspect_all
+from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
+from tests.conftest import REGION
+from tests.consistency import Repository, read_repository
+from tests.factory import wheel
+from tests.racing import publish_in_this_process, publishes, race, yanks
+
+PUBLISHERS = 8
+RELEASES = 5
+ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Clients:
+    """One storage client per publisher, opened once per module (an S3 client costs a
+    noticeable fraction of a second to make), on one repository shared by the rounds."""
+
+    publishers: list[Storage]
+
+    def check(self) -> Repository:
+        """Read the repository afresh, and check it is whole and consistent."""
+        repository = read_repository(self.publishers[0])
+        repository.assert_settled()
+        return repository
+
+
+@pytest.fixture(scope="module", params=["s3", "local"])
+def clients(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Clients:
+    if request.param == "local":
+        directory = tmp_path_factory.mktemp("concurrency") / "repository"
+        return Clients([LocalStorage(directory) for _ in range(PUBLISHERS)])
+    endpoint = request.getfixturevalue("moto_endpoint")
+    bucket = f"pypi-race-{uuid.uuid4().hex[:12]}"
+    settings = S3Settings(bucket, REGION, "testing", "testing", endpoint_url=endpoint)
+    storages = [S3Storage(settings) for _ in range(PUBLISHERS)]
+    storages[0].client.create_bucket(Bucket=bucket)
+    return Clients(storages)
+
+
+@pytest.fixture(params=range(1, ROUNDS + 1), ids=lambda n: f"round{n}")
+def round(request: pytest.FixtureRequest) -> int:
+    """Each round names its projects apart from earlier rounds' in the shared repository."""
+    return request.param
+
+
+def test_publishers_of_one_project_lose_no_version(
+    clients: Clients, tmp_path: Path, round: int
+) -> None:
+    project = f"solo-{round}"
+    releases = [
+        [wheel(tmp_path, project, f"{n}.{release}") for release in range(RELEASES)]
+        for n in range(PUBLISHERS)
+    ]
+    race(clients.publishers, [publishes(wheels) for wheels in releases])
+
+    repository = clients.check()
+    assert project in repository.root_json
+    assert repository.files(project) == {path.name for wheels in releases for path in wheels}
+
+
+def test_publishers_of_new_projects_all_join_the_root_page(
+    clients: Clients, tmp_path: Path, round: int
+) -> None:
+    # Every release is a new project, so every publish races to add one to the root page.
+    releases = [
+        [wheel(tmp_path, f"team{n}-lib{release}-{round}", "1.0") for release in range(RELEASES)]
+        for n in range(PUBLISHERS)
+    ]
+    race(clients.publishers, [publishes(wheels) for wheels in releases])
+
+    repository = clients.check()
+    for path in (path for wheels in releases for path in wheels):
+        project = canonicalize_name(path.name.split("-")[0])
+        assert project in repository.root_json
+        assert repository.files(project) == {path.name}
+
+
+def test_yanks_racing_publishes_lose_neither(clients: Clients, tmp_path: Path, round: int) -> None:
+    project = f"yanked-{round}"
+    half = PUBLISHERS // 2
+    published = [
+        wheel(tmp_path, project, f"0.{n}.{r}") for n in range(half) for r in range(RELEASES)
+    ]
+    Publisher(Index(clients.publishers[0])).publish(inspect_all(published))
+    releases = [
+        [wheel(tmp_path, project, f"1.{n}.{release}") for release in range(RELEASES)]
+        for n in range(half)
+    ]
+    doomed = [[f"0.{n}.{release}" for release in range(RELEASES)] for n in range(half)]
+
+    race(
+        clients.publishers,
+        [publishes(wheels) for wheels in releases]
+        + [yanks(project, versions) for versions in doomed],
+    )
+
+    page = clients.check().projects[project]
+    assert page.filenames == {path.name for path in published} | {
+        path.name for wheels in releases for path in wheels
+    }
+    yanked = {p.filename: p.yanked_reason for p in page.json.packages if p.is_yanked}
+    assert yanked == {path.name: f"{path.name.split('-')[1]} is broken" for path in published}
+
+
+def test_publishers_in_separate_processes_share_a_directory_safely(tmp_path: Path) -> None:
+    # Separate processes share nothing but the directory, and its lock file.
+    repository = tmp_path / "repository"
+    releases = [
+        [wheel(tmp_path, f"proc{n % 2}", f"{n}.{release}") for release in range(RELEASES)]
+        for n in range(PUBLISHERS)
+    ]
+    # Forked from a clean, single-threaded server with the publisher already imported:
+    # quick to start, and safe from the locks this process's threads may hold.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.racing"])
+    start = context.Barrier(PUBLISHERS)
+    processes = [
+        context.Process(target=publish_in_this_process, args=(repository, wheels, start))
+        for wheels in releases
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * PUBLISHERS
+
+    pages = read_repository(LocalStorage(repository))
+    pages.assert_settled()
+    assert pages.root_json == {"proc0", "proc1"}
+    for n in range(2):
+        expected = {path.name for wheels in releases[n::2] for path in wheels}
+        assert pages.files(f"proc{n}") == expected
