@@ -79,10 +79,11 @@ def _failure(error: ClientError | BotoCoreError, distribution_id: str) -> CdnErr
             f"{_ALREADY_PUBLISHED}, and its cached pages expire within a minute (max-age=60)"
         )
     code = str(error.response.get("Error", {}).get("Code", ""))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code == "NoSuchDistribution":
         return CdnError(
             f"CloudFront distribution {distribution_id} does not exist: set "
-            "AWS_PYPI_DISTRIBUTION_ID to the stack's distribution id (`pulumi stack output`); "
+            "AWS_PYPI_DISTRIBUTION_ID to `pulumi stack output distributionId`; "
             f"{_ALREADY_PUBLISHED}"
         )
     if code in CREDENTIAL_CODES:
@@ -91,7 +92,7 @@ def _failure(error: ClientError | BotoCoreError, distribution_id: str) -> CdnErr
             "AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key; "
             f"{_ALREADY_PUBLISHED}"
         )
-    if code == "AccessDenied":
+    if code == "AccessDenied" or status == 403:
         return CdnError(
             f"access denied to invalidate CloudFront distribution {distribution_id}: use the "
             f"deployer's key from the stack that owns it; {_ALREADY_PUBLISHED}"
