@@ -29,6 +29,7 @@ _CLOUDFRONT_CERTIFICATE_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[\w-]+$"
 )
 _SECONDS_PER_DAY = 86_400
+DEFAULT_KEY_ROTATION_DAYS = 90  # as in Pulumi.yaml
 
 
 class InvalidSetting(pulumi.RunError):
@@ -43,10 +44,6 @@ class InvalidSetting(pulumi.RunError):
 class GitHubRepository:
     owner: str
     name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -156,7 +153,7 @@ def _region(region: str | None) -> str:
 def _rotation_days(config: pulumi.Config) -> int:
     days = config.get_int("keyRotationDays")
     if days is None:
-        return 90
+        return DEFAULT_KEY_ROTATION_DAYS
     if days < 1:
         raise InvalidSetting(
             "keyRotationDays",
@@ -171,8 +168,8 @@ def _custom_domain(config: pulumi.Config) -> CustomDomain | None:
     hosted_zone_id = _optional(config, "hostedZoneId")
     certificate_arn = _optional(config, "certificateArn")
     if name is None:
-        for key in ("hostedZoneId", "certificateArn"):
-            if _optional(config, key) is not None:
+        for key, value in (("hostedZoneId", hosted_zone_id), ("certificateArn", certificate_arn)):
+            if value is not None:
                 raise InvalidSetting(
                     key,
                     "is only used with a custom domain, and domainName is not set",
