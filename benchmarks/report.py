@@ -166,6 +166,9 @@ def render(results: Results) -> str:
         f"finished in {results.seconds / 60:.1f} min",
         f"- Date: {results.started:%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
+        "- Load average at the end (1, 5, 15 min): "
+        + ", ".join(f"{load:.1f}" for load in os.getloadavg())
+        + " (other work on the machine shares its cores and slows every figure)",
         f"- Compared with: {results.s3pypi}; pip {version('pip')}",
         f"- Timed runs per figure: {plan.runs} (the median is shown); P2: {plan.reindex_runs}",
         "- Storage: one moto server in its own process on 127.0.0.1, counting requests by "
