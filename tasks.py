@@ -17,8 +17,19 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from private_pypi import manage
+from private_pypi.building import build_packages
+from private_pypi.cdn import invalidate
 from private_pypi.console import human_size, progress_bar
+from private_pypi.demo import run_demo
+from private_pypi.distributions import find_distributions
 from private_pypi.errors import PublishError
+from private_pypi.index import Index
+from private_pypi.publish import Publisher, inspect_all
+from private_pypi.reindex import Reindexer
+from private_pypi.stack import config_exports, stack_outputs
+from private_pypi.stack import rotate_keys as rotate_stack_keys
+from private_pypi.storage import open_storage, repository_url
 
 ROOT = Path(__file__).resolve().parent
 Task = TypeVar("Task", bound=Callable[..., Any])
@@ -37,10 +48,7 @@ def reports_errors(function: Task) -> Task:
     return wrapper  # type: ignore[return-value]
 
 
-def _open_index(repository: str | None) -> Any:
-    from private_pypi.index import Index
-    from private_pypi.storage import open_storage, repository_url
-
+def _open_index(repository: str | None) -> Index:
     return Index(open_storage(repository_url(repository, os.environ), os.environ))
 
 
@@ -56,8 +64,6 @@ def _configured_packages(c: Context) -> list[Path]:
 
 
 def _build(c: Context, packages: list[str], output: Path, isolated: bool) -> list[Path]:
-    from private_pypi.building import build_packages
-
     sources = [Path(package) for package in packages] or _configured_packages(c)
     print(f"building {len(sources)} package(s) into {output}")
     built = build_packages(sources, output, isolated=isolated)
@@ -105,9 +111,6 @@ def publish(
     no_isolation: bool = False,
 ) -> None:
     """Build the packages, upload them and update the index. Safe to run again."""
-    from private_pypi.distributions import find_distributions
-    from private_pypi.publish import Publisher, inspect_all
-
     index = _open_index(repository)
     if dist:
         files = find_distributions(Path(dist))
@@ -143,8 +146,6 @@ def _invalidate(pages: list[str]) -> None:
     distribution_id = os.environ.get("AWS_PYPI_DISTRIBUTION_ID")
     if not distribution_id or not pages:
         return
-    from private_pypi.cdn import invalidate
-
     paths = invalidate(distribution_id, pages, os.environ)
     print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
 
@@ -153,8 +154,6 @@ def _invalidate(pages: list[str]) -> None:
 @reports_errors
 def reindex(c: Context, repository: str | None = None) -> None:
     """Rebuild every page from the stored files: the repair path (lists the bucket)."""
-    from private_pypi.reindex import Reindexer
-
     index = _open_index(repository)
     print(f"reindexing {index.storage.location}")
     report = Reindexer(index).run()
@@ -167,10 +166,8 @@ def reindex(c: Context, repository: str | None = None) -> None:
     _invalidate(report.written)
 
 
-def _release(name: str, version: str) -> Any:
-    from private_pypi.manage import Release
-
-    return Release.parse(name, version)
+def _release(name: str, version: str) -> manage.Release:
+    return manage.Release.parse(name, version)
 
 
 @task(
@@ -186,10 +183,8 @@ def yank(
     c: Context, name: str, version: str, reason: str = "", repository: str | None = None
 ) -> None:
     """Yank a release (PEP 592): installers skip it unless it is pinned with ==."""
-    from private_pypi.manage import yank as yank_release
-
     index = _open_index(repository)
-    files = yank_release(index, _release(name, version), reason)
+    files = manage.yank(index, _release(name, version), reason)
     print(f"yanked {len(files)} file(s) of {name} {version}")
     _invalidate(index.written)
 
@@ -204,10 +199,8 @@ def yank(
 @reports_errors
 def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
     """Undo a yank."""
-    from private_pypi.manage import unyank as unyank_release
-
     index = _open_index(repository)
-    files = unyank_release(index, _release(name, version))
+    files = manage.unyank(index, _release(name, version))
     print(f"unyanked {len(files)} file(s) of {name} {version}")
     _invalidate(index.written)
 
@@ -225,15 +218,13 @@ def delete(
     c: Context, name: str, version: str, yes: bool = False, repository: str | None = None
 ) -> None:
     """Delete a release's files and take them off the pages. Prefer yank."""
-    from private_pypi.manage import delete as delete_release
-
     index = _open_index(repository)
     release = _release(name, version)
     if not yes:
         answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             raise Exit("nothing deleted", code=1)
-    files = delete_release(index, release)
+    files = manage.delete(index, release)
     for entry in files:
         print(f"  deleted {entry.filename}")
     print("recover within 90 days from the bucket's object versions: see README, 'Deleting'")
@@ -244,8 +235,6 @@ def delete(
 @reports_errors
 def demo(c: Context) -> None:
     """Build the examples, publish them to a local repository, pip-install one: no AWS."""
-    from private_pypi.demo import run_demo
-
     run_demo(ROOT, ROOT / ".demo", print)
     print(
         "demo finished: the repository is in .demo/repository; serve it with "
@@ -270,6 +259,7 @@ def test(c: Context, pytest_args: str = "") -> None:
 @reports_errors
 def verify(c: Context, repository: str | None = None) -> None:
     """Check the live index as a client: pages parse and agree, files match their hashes."""
+    # Imported here: verify needs pypi-simple, which CI's publish-only install leaves out.
     from private_pypi.verify import open_verifier
 
     verifier = open_verifier(repository, os.environ)
@@ -302,3 +292,22 @@ def bench(c: Context, quick: bool = False) -> None:
     from benchmarks.main import bench as run_bench
 
     run_bench(quick=quick)
+
+
+@task(help={"stack": "the Pulumi stack to read; default: the selected stack"})
+@reports_errors
+def env(c: Context, stack: str | None = None) -> None:
+    """Print the stack's settings as shell exports, for eval "$(invoke env)". No credentials."""
+    print(config_exports(stack_outputs(stack)), end="")
+
+
+@task(help={"stack": "the Pulumi stack to update; default: the selected stack"})
+@reports_errors
+def rotate_keys(c: Context, stack: str | None = None) -> None:
+    """Replace the deployer's access key now: set keyRotation, then `pulumi up --yes`."""
+    token = rotate_stack_keys(stack)
+    print(
+        f"keyRotation is now {token}: the new key is in the GitHub secrets and the old one "
+        "is deleted (without githubRepository, set them again: "
+        "`pulumi stack output githubSecretsByHand`)"
+    )
