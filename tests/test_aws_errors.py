@@ -176,7 +176,10 @@ def test_an_unknown_key_is_one_line_with_the_fix_and_no_credential(
 
 
 def test_a_wrong_secret_is_rejected_the_same_way(
-    account: Account, dist: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    account: Account,
+    dist: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     key = Key(account.deployer.id, FAKE_SECRET)
     failed = publish_task(dist, account.env(key), monkeypatch)
@@ -184,11 +187,15 @@ def test_a_wrong_secret_is_rejected_the_same_way(
     assert str(failed.message).startswith(
         "error: AWS rejected the credentials (SignatureDoesNotMatch): the access key is wrong"
     )
-    assert_hidden(key, str(failed.message), *capsys.readouterr())
+    printed = capsys.readouterr()
+    assert_hidden(key, str(failed.message), printed.out, printed.err)
 
 
 def test_a_key_that_may_not_write_is_access_denied_and_nothing_is_written(
-    account: Account, dist: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    account: Account,
+    dist: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     failed = publish_task(dist, account.env(account.reader), monkeypatch)
 
@@ -199,7 +206,8 @@ def test_a_key_that_may_not_write_is_access_denied_and_nothing_is_written(
         "these credentials may not write this bucket; use the deployer's key from the stack "
         "that owns it"
     )
-    assert_hidden(account.reader, str(failed.message), *capsys.readouterr())
+    printed = capsys.readouterr()
+    assert_hidden(account.reader, str(failed.message), printed.out, printed.err)
     assert not {key for key in account.stored() if key.startswith(f"simple/{project}/")}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class Clients:
     """One storage client per publisher, opened once per module (an S3 client costs a
     noticeable fraction of a second to make), on one repository shared by the rounds."""
 
-    publishers: list[Storage]
+    publishers: Sequence[Storage]
 
     def check(self) -> Repository:
         """Read the repository afresh, and check it is whole and consistent."""
@@ -115,6 +116,7 @@ def test_yanks_racing_publishes_lose_neither(clients: Clients, tmp_path: Path, r
     )
 
     page = clients.check().projects[project]
+    assert page.json is not None
     assert page.filenames == {path.name for path in published} | {
         path.name for wheels in releases for path in wheels
     }

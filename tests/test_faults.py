@@ -28,8 +28,11 @@ from tests.invoking import error_line, invoke
 # One attempt, for speed: the `invoke publish` test shows a fault outlasting botocore's own
 # retries with the real settings. A read timeout short enough for the stall tests to wait
 # out, and long enough for a busy machine's moto.
+READ_TIMEOUT = 2
 QUICK = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=2
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=READ_TIMEOUT,
 )
 WHEEL = "acme-1.0-py3-none-any.whl"
 SDIST = "acme-1.0.tar.gz"
@@ -137,7 +140,7 @@ def test_a_publish_that_fails_at_any_step_leaves_no_broken_link_and_a_rerun_comp
 def test_a_request_that_times_out_fails_the_publish_and_a_rerun_completes_it(
     proxy: FaultProxy, storage: S3Storage, distributions: list[Path], step: str
 ) -> None:
-    stall = Stall(QUICK.read_timeout + 2)
+    stall = Stall(READ_TIMEOUT + 2)
     fail_then_rerun(proxy, storage, distributions, STEPS[step].fault(storage.bucket, stall))
 
 

@@ -47,8 +47,7 @@ def dist_of(directory: Path, *files: Path) -> Path:
 
 def publish_task(dist: Path, repository: Path | None = None) -> None:
     """`invoke publish --dist DIST`, in this process: a subprocess for each case is slow."""
-    options = {"repository": str(repository)} if repository else {}
-    tasks.publish(Context(), dist=str(dist), **options)
+    tasks.publish(Context(), dist=str(dist), repository=str(repository) if repository else None)
 
 
 def stored(storage: Storage) -> dict[str, str]:
