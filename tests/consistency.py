@@ -38,10 +38,6 @@ class Project:
     def filenames(self) -> set[str]:
         return {package.filename for package in self.json.packages} if self.json else set()
 
-    def package(self, filename: str) -> pypi_simple.DistributionPackage:
-        assert self.json is not None, f"{self.name} has no JSON page"
-        return next(p for p in self.json.packages if p.filename == filename)
-
 
 @dataclass(frozen=True)
 class Repository:

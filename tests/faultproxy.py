@@ -74,19 +74,18 @@ class Fault:
     method: str
     path: str
     action: Action
-    # Let this many matching requests through first.
-    skip: int = 0
     # Act on this many, then pass requests again; None: until cleared.
     times: int | None = None
-    hits: int = field(default=0, init=False)
+    # Matching requests seen, and those the fault acted on.
     seen: int = field(default=0, init=False)
+    hits: int = field(default=0, init=False)
 
     def applies(self, method: str, path: str) -> bool:
         """Count a matching request; True if the fault acts on it."""
         if method != self.method or not re.search(self.path, path):
             return False
         self.seen += 1
-        if self.seen <= self.skip or (self.times is not None and self.hits >= self.times):
+        if self.times is not None and self.hits >= self.times:
             return False
         self.hits += 1
         return True
@@ -98,8 +97,6 @@ class FaultProxy:
         self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        # Every request that reached the proxy, as (method, path), in order.
-        self.requests: list[tuple[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         # A short poll, so that stopping the proxy is quick.
@@ -137,7 +134,6 @@ class FaultProxy:
 
     def _action(self, method: str, path: str) -> Action | None:
         with self._lock:
-            self.requests.append((method, path))
             for fault in self._faults:
                 if fault.applies(method, path):
                     return fault.action
