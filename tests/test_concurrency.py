@@ -96,6 +96,21 @@ def test_publishers_of_new_projects_all_join_the_root_page(
         assert repository.files(project) == {path.name}
 
 
+def test_publishers_of_the_same_files_agree_on_one_entry_each(
+    clients: Clients, tmp_path: Path, round: int
+) -> None:
+    # A CI job re-run while the first run is still going: the same files, at the same time.
+    project = f"twins-{round}"
+    wheels = [wheel(tmp_path, project, f"1.{release}") for release in range(RELEASES)]
+    race(clients.publishers, [publishes(wheels) for _ in range(PUBLISHERS)])
+
+    page = clients.check().projects[project]
+    assert page.filenames == {path.name for path in wheels}
+    stored = clients.publishers[0]
+    for path in wheels:
+        assert stored.sha256(f"simple/{project}/{path.name}") == inspect_all([path])[0].sha256
+
+
 def test_yanks_racing_publishes_lose_neither(clients: Clients, tmp_path: Path, round: int) -> None:
     project = f"yanked-{round}"
     half = PUBLISHERS // 2
