@@ -105,7 +105,7 @@ def _json(start_response: StartResponse, answer: object) -> list[bytes]:
 
 
 def _load(objects: list[ObjectToLoad]) -> None:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
     from moto.s3.utils import metadata_from_headers
 
