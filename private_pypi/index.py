@@ -45,9 +45,10 @@ class CorruptPage(PublishError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 30
+    # Generous: eight CI jobs racing for one page on a slow day must all get through.
+    attempts: int = 50
     base_delay: float = 0.02
-    max_delay: float = 1.0
+    max_delay: float = 2.0
 
     def delays(self, rng: random.Random) -> Iterator[float]:
         """Full-jitter exponential backoff: spreads racing writers apart."""

@@ -28,7 +28,7 @@ from tests.invoking import error_line, invoke
 # One attempt, for speed: the `invoke publish` test shows a fault outlasting botocore's own
 # retries with the real settings. A read timeout short enough for the stall tests to wait
 # out, and long enough for a busy machine's moto.
-READ_TIMEOUT = 2
+READ_TIMEOUT = 5
 QUICK = Config(
     retries={"mode": "standard", "total_max_attempts": 1},
     connect_timeout=2,

@@ -80,16 +80,12 @@ class S3Storage:
             botocore_session=_fast_timestamps(botocore.session.get_session()),
         )
         self.client: Any = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
-        # Uploads never overwrite: every PutObject and CompleteMultipartUpload this
-        # client sends carries If-None-Match, which the transfer manager cannot pass on.
-        self._upload_client: Any = session.client(
-            "s3", endpoint_url=settings.endpoint_url, config=config
+        # Only distribution files go up in parts, and they never overwrite: the transfer
+        # manager cannot pass If-None-Match on, so it is added to the completing request.
+        self.client.meta.events.register(
+            "before-parameter-build.s3.CompleteMultipartUpload", _create_only
         )
-        for operation in ("PutObject", "CompleteMultipartUpload"):
-            self._upload_client.meta.events.register(
-                f"before-parameter-build.s3.{operation}", _create_only
-            )
-        self._transfers = create_transfer_manager(self._upload_client, TRANSFER_CONFIG)
+        self._transfers = create_transfer_manager(self.client, TRANSFER_CONFIG)
 
     @property
     def location(self) -> str:
@@ -111,8 +107,7 @@ class S3Storage:
         def observe(model: Any, **_: Any) -> None:
             callback(model.name)
 
-        for client in (self.client, self._upload_client):
-            client.meta.events.register("before-call.s3", observe)
+        self.client.meta.events.register("before-call.s3", observe)
 
     def read(self, key: str) -> StoredObject | None:
         try:
@@ -190,8 +185,8 @@ class S3Storage:
             if size < TRANSFER_CONFIG.multipart_threshold:
                 # One request, and its answer carries the ETag.
                 with path.open("rb") as body:
-                    response = self._upload_client.put_object(
-                        Bucket=self.bucket, Key=key, Body=body, **extra
+                    response = self.client.put_object(
+                        Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", **extra
                     )
                 if progress:
                     progress(size)
