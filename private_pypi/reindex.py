@@ -108,14 +108,16 @@ class Reindexer:
             self.on_project(name)
             return
         expected = cached
+        # What the update starts from: the page as read (absent counts), or None to re-read.
+        read: ProjectSnapshot | None = ProjectSnapshot(name, stored)
         if stored is not None and cached is None:
             # The index cannot update a record it cannot read: replace it, if still unread.
             body = render_project_json(page)
             try:
                 etag = self._replace(json_key, stored, body)
-                stored, expected = StoredObject(json_key, body, etag), page
+                read, expected = ProjectSnapshot(name, StoredObject(json_key, body, etag)), page
             except PreconditionFailed:
-                stored = None  # replaced meanwhile: start from the new record
+                read = None  # replaced meanwhile: start from the new record
 
         def rebuild(current: ProjectPage | None) -> ProjectPage:
             if current == expected:
@@ -124,7 +126,6 @@ class Reindexer:
             return self._rebuild(name, list(self.storage.list(layout.project_dir(name))), current)
 
         index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
-        read = ProjectSnapshot(name, stored) if stored is not None else None
         index.update_project(name, rebuild, read=read)
         with self._lock:
             self.report.written.extend(index.written)
