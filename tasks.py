@@ -227,7 +227,10 @@ def delete(
     files = manage.delete(index, release)
     for entry in files:
         print(f"  deleted {entry.filename}")
-    print("recover within 90 days from the bucket's object versions: see README, 'Deleting'")
+    print(
+        "recover within 90 days from the bucket's object versions: "
+        "see README, 'Recovering a deleted file'"
+    )
     _invalidate(index.written)
 
 
