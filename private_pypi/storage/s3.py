@@ -110,25 +110,19 @@ class S3Storage:
         self.client.meta.events.register("before-call.s3", observe)
 
     def read(self, key: str) -> StoredObject | None:
+        response = self._unless_missing(self.client.get_object, key)
+        if response is None:
+            return None
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            return StoredObject(key, response["Body"].read(), _etag(response))
-        except ClientError as error:
-            if _is_missing(error):
-                return None
-            raise self._failure(error, key) from None
+            body = response["Body"].read()
         except BotoCoreError as error:
             raise self._failure(error, key) from None
+        return StoredObject(key, body, _etag(response))
 
     def head(self, key: str) -> ObjectInfo | None:
-        try:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if _is_missing(error):
-                return None
-            raise self._failure(error, key) from None
-        except BotoCoreError as error:
-            raise self._failure(error, key) from None
+        response = self._unless_missing(self.client.head_object, key)
+        if response is None:
+            return None
         return ObjectInfo(
             key=key,
             size=response["ContentLength"],
@@ -251,6 +245,17 @@ class S3Storage:
                     )
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, prefix) from None
+
+    def _unless_missing(self, operation: Callable[..., Any], key: str) -> Any:
+        """Call a read operation on `key`; None if there is no such key."""
+        try:
+            return operation(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise self._failure(error, key) from None
+        except BotoCoreError as error:
+            raise self._failure(error, key) from None
 
     def _failure(self, error: ClientError | BotoCoreError, key: str) -> Exception:
         """One line that says what went wrong and what to do."""
