@@ -9,11 +9,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from private_pypi.building import build_packages
 from private_pypi.index import Index
 from private_pypi.storage import LocalStorage, S3Settings, S3Storage
+from tests.motoserver import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -21,10 +21,9 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = MotoServer()
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server.endpoint
     server.stop()
 
 
