@@ -102,6 +102,7 @@ class Publisher:
         on_file: Callable[[PublishedFile], None] = lambda _: None,
         progress: Callable[[Distribution], Progress | None] = lambda _: None,
     ) -> PublishResult:
+        already_written = len(self.index.written)
         projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for distribution in distributions:
             projects[distribution.project].append(distribution)
@@ -135,7 +136,8 @@ class Publisher:
             self.index.update_project(
                 name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
             )
-        result.pages = list(self.index.written)
+        # The index may have served earlier commands: report only this publish's pages.
+        result.pages = self.index.written[already_written:]
         return result
 
     def _refuse_conflicts(

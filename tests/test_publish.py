@@ -217,3 +217,11 @@ def test_a_large_file_goes_up_in_parts_and_is_still_never_replaced(
     with pytest.raises(FileConflict):
         publish(index, other)
     assert s3_storage.sha256(key) == distribution.sha256
+
+
+def test_a_publish_reports_only_the_pages_it_wrote(index: Index, tmp_path: Path) -> None:
+    publisher = Publisher(index)
+    publisher.publish(inspect_all([wheel(tmp_path, "acme", "1.0")]))
+    second = publisher.publish(inspect_all([wheel(tmp_path, "other", "1.0")]))
+    assert second.pages
+    assert not [page for page in second.pages if "/acme/" in page]
