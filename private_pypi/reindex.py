@@ -181,9 +181,8 @@ class Reindexer:
     ) -> FileEntry | None:
         metadata = listed.get(filename + layout.METADATA_SUFFIX)
         marker = listed.get(filename + layout.YANK_SUFFIX)
-        yanked = None
-        if marker is not None:
-            yanked = cached.yanked if cached and cached.yanked is not None else self._reason(marker)
+        # The marker is the yank's record, reason included; yanks are rare, so read each.
+        yanked = None if marker is None else self._reason(marker)
         if (
             cached is not None
             and cached.etag == info.etag
