@@ -71,7 +71,7 @@ def run_benchmarks(plan: Plan, say: Callable[[str], None] = print) -> Results:
         mono = monorepo.run(server, plan.packages, plan.runs)
     say(f"P4: resolve a chain of {plan.chain} packages with pip and uv")
     resolutions = resolution.run(plan.chain)
-    say("P5: cold start" + (" (quick: warm cache, offline)" if plan.quick else ""))
+    say("P5: cold start" + (" (quick: then again, offline, from that cache)" if plan.quick else ""))
     cold = cold_start.run(quick=plan.quick)
     return Results(
         plan=plan,

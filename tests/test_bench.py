@@ -36,8 +36,9 @@ def test_quick_benchmark_measures_what_it_claims() -> None:
         else:
             assert resolution.wheels_fetched >= results.plan.chain, resolution
 
-    (cold,) = results.cold_start
-    assert not cold.cold and cold.download_bytes > 0 and cold.packages > 0
+    cold, warm = results.cold_start
+    assert cold.cold and cold.cache_bytes > 0 and cold.packages > 0
+    assert not warm.cold and warm.packages == cold.packages
 
     text = written.read_text()
     assert "## Targets" in text and "## P5." in text
