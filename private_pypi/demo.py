@@ -36,7 +36,7 @@ def run_demo(project_root: Path, workdir: Path, say: Callable[[str], None]) -> s
     sources = [project_root / "examples" / name for name in EXAMPLES]
 
     say(f"1/4 Building {', '.join(EXAMPLES)} (an sdist and a wheel each) with pypa/build")
-    built = build_packages(sources, workdir / "dist", isolated=False)
+    built = build_packages(sources, workdir / "dist", isolated=False).built
     for path in built:
         say(f"    built {path.name}")
 

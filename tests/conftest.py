@@ -105,4 +105,4 @@ def example_dists(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The two example packages, built once with pypa/build: acme-hello needs acme-greeting."""
     output = tmp_path_factory.mktemp("example-dists")
     sources = [ROOT / "examples" / "acme-greeting", ROOT / "examples" / "acme-hello"]
-    return build_packages(sources, output, isolated=False)
+    return build_packages(sources, output, isolated=False).built
