@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task
+from invoke.tasks import task as invoke_task
 
 from private_pypi import manage
-from private_pypi.building import build_packages
+from private_pypi.building import SourceRelease, build_packages
 from private_pypi.cdn import invalidate
 from private_pypi.console import human_size, progress_bar
 from private_pypi.demo import run_demo
@@ -29,13 +30,40 @@ from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.stack import config_exports, stack_outputs
 from private_pypi.stack import rotate_keys as rotate_stack_keys
-from private_pypi.storage import open_storage, repository_url
+from private_pypi.storage import LocalStorage, Storage, open_storage, repository_url
 
 ROOT = Path(__file__).resolve().parent
-Task = TypeVar("Task", bound=Callable[..., Any])
+TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
+
+# One table of short flags for every task, so that a short flag means the same everywhere.
+SHORT_FLAGS = {
+    "repository": "r",
+    "dist": "d",
+    "package": "p",
+    "output": "o",
+    "dry_run": "n",
+    "yes": "y",
+    "stack": "s",
+}
 
 
-def reports_errors(function: Task) -> Task:
+class ConsistentTask(Task[Any]):
+    """A task whose options take their short flags from SHORT_FLAGS, and only from it."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        opts["names"] = [
+            opts["names"][0],
+            *([short] if short and name not in self.positional else []),
+        ]
+        return opts
+
+
+task = functools.partial(invoke_task, klass=ConsistentTask)
+
+
+def reports_errors(function: TaskBody) -> TaskBody:
     """Turn a user-fixable error into one line on stderr and exit code 1."""
 
     @functools.wraps(function)
@@ -52,6 +80,17 @@ def _open_index(repository: str | None) -> Index:
     return Index(open_storage(repository_url(repository, os.environ), os.environ))
 
 
+def _existing(storage: Storage) -> Storage:
+    """Refuse a local repository that is not there: only publish creates one."""
+    if isinstance(storage, LocalStorage) and not storage.root.is_dir():
+        raise Exit(
+            f"error: no repository at {storage.root}: check --repository "
+            "(`uv run invoke publish` creates one; reindex and verify only read one)",
+            code=1,
+        )
+    return storage
+
+
 def _configured_packages(c: Context) -> list[Path]:
     packages = c.config.get("publish", {}).get("packages", [])
     if not packages:
@@ -63,13 +102,42 @@ def _configured_packages(c: Context) -> list[Path]:
     return [ROOT / package for package in packages]
 
 
-def _build(c: Context, packages: list[str], output: Path, isolated: bool) -> list[Path]:
+def _build(
+    c: Context, packages: list[str], output: Path, isolated: bool, index: Index | None = None
+) -> list[Path]:
+    """Build the packages; with `index`, skip each whose release it already has."""
     sources = [Path(package) for package in packages] or _configured_packages(c)
     print(f"building {len(sources)} package(s) into {output}")
-    built = build_packages(sources, output, isolated=isolated)
-    for path in built:
+    result = build_packages(
+        sources, output, isolated=isolated, is_published=index and _published_in(index)
+    )
+    for release in result.skipped:
+        print(f"  already published: {release}")
+    for path in result.built:
         print(f"  built {path.name} ({human_size(path.stat().st_size)})")
-    return built
+    return result.built
+
+
+def _published_in(index: Index) -> Callable[[SourceRelease], bool]:
+    """Whether the index has files of a release: one read of its project page."""
+
+    def published(release: SourceRelease) -> bool:
+        page = index.project(release.project)
+        return page is not None and bool(page.files_of(release.version))
+
+    return published
+
+
+def _dist_files(dist: Path) -> list[Path]:
+    """The distributions `--dist` names: one file, or those in a directory."""
+    if dist.is_file():
+        return [dist]
+    if not dist.is_dir():
+        raise Exit(f"error: {dist}: no such file or directory: check --dist", code=1)
+    files = find_distributions(dist)
+    if not files:
+        raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
+    return files
 
 
 @task(
@@ -86,19 +154,21 @@ def _build(c: Context, packages: list[str], output: Path, isolated: bool) -> lis
 def build(
     c: Context, package: list[str] | None = None, output: str = "dist", no_isolation: bool = False
 ) -> None:
-    """Build an sdist and a wheel of each package with pypa/build."""
+    """Build an sdist and a wheel of each package with pypa/build, reproducibly."""
     _build(c, package or [], Path(output), isolated=not no_isolation)
 
 
 @task(
     iterable=["package"],
     help={
-        "dist": "publish the files already in this directory and build nothing",
+        "dist": "publish these files, or the files in this directory, and build nothing",
         "repository": "s3://BUCKET, a directory or file:// URL; default: s3://$AWS_PYPI_BUCKET, "
         "else s3://$S3_PYPI_BUCKET",
         "dry-run": "check the files and the repository, and say what would be uploaded",
         "package": "build these package directories instead of publish.packages (repeatable)",
         "no-isolation": "build with the backend installed here (works offline)",
+        "skip-existing": "skip a file whose name the repository has with other bytes, "
+        "instead of refusing the publish (as twine's --skip-existing)",
     },
 )
 @reports_errors
@@ -109,15 +179,18 @@ def publish(
     dry_run: bool = False,
     package: list[str] | None = None,
     no_isolation: bool = False,
+    skip_existing: bool = False,
 ) -> None:
-    """Build the packages, upload them and update the index. Safe to run again."""
+    """Build the packages not yet published, upload them and update the index. Safe to
+    run again."""
     index = _open_index(repository)
     if dist:
-        files = find_distributions(Path(dist))
-        if not files:
-            raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
+        files = _dist_files(Path(dist))
     else:
-        files = _build(c, package or [], ROOT / "dist", isolated=not no_isolation)
+        files = _build(c, package or [], ROOT / "dist", isolated=not no_isolation, index=index)
+        if not files:
+            print(f"nothing to do: every package is already published in {index.storage.location}")
+            return
     distributions = inspect_all(files)
     print(
         f"{'checking' if dry_run else 'publishing'} {len(distributions)} file(s) to "
@@ -126,6 +199,7 @@ def publish(
     result = Publisher(index).publish(
         distributions,
         dry_run=dry_run,
+        skip_existing=skip_existing,
         on_file=lambda published: print(
             f"  {published.outcome.value:12} {published.distribution.filename} "
             f"({human_size(published.distribution.size)})"
@@ -134,6 +208,9 @@ def publish(
     )
     if dry_run:
         print("dry run: nothing was written")
+        return
+    if not result.pages:
+        print("nothing to do: every file is already published")
         return
     _invalidate(result.pages)
     names = sorted({published.distribution.project for published in result.files})
@@ -150,11 +227,14 @@ def _invalidate(pages: list[str]) -> None:
     print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
 
 
-@task(help={"repository": "s3://BUCKET or a directory; default as for publish"})
+REPOSITORY_HELP = "s3://BUCKET or a directory; default as for publish"
+
+
+@task(help={"repository": REPOSITORY_HELP})
 @reports_errors
 def reindex(c: Context, repository: str | None = None) -> None:
     """Rebuild every page from the stored files: the repair path (lists the bucket)."""
-    index = _open_index(repository)
+    index = Index(_existing(_open_index(repository).storage))
     print(f"reindexing {index.storage.location}")
     report = Reindexer(index).run()
     for problem in report.problems:
@@ -170,63 +250,85 @@ def _release(name: str, version: str) -> manage.Release:
     return manage.Release.parse(name, version)
 
 
+RELEASE = ["name", "version"]
+
+
 @task(
+    positional=RELEASE,
     help={
-        "name": "the project",
-        "version": "the version to yank",
+        "name": "NAME, the first argument: the project",
+        "version": "VERSION, the second argument: the version to yank",
         "reason": "shown to users by pip and uv",
-        "repository": "s3://BUCKET or a directory; default as for publish",
-    }
+        "repository": REPOSITORY_HELP,
+    },
 )
 @reports_errors
 def yank(
     c: Context, name: str, version: str, reason: str = "", repository: str | None = None
 ) -> None:
-    """Yank a release (PEP 592): installers skip it unless it is pinned with ==."""
+    """`yank NAME VERSION [--reason TEXT]`: installers skip the release (PEP 592) unless it
+    is pinned with ==."""
     index = _open_index(repository)
     files = manage.yank(index, _release(name, version), reason)
-    print(f"yanked {len(files)} file(s) of {name} {version}")
+    where = index.storage.location
+    if not files:
+        print(f"nothing to do: {name} {version} is already yanked in {where}, for that reason")
+        return
+    print(f"yanked {len(files)} file(s) of {name} {version} in {where}")
     _invalidate(index.written)
 
 
 @task(
+    positional=RELEASE,
     help={
         "name": "the project",
         "version": "the version to restore",
-        "repository": "s3://BUCKET or a directory; default as for publish",
-    }
+        "repository": REPOSITORY_HELP,
+    },
 )
 @reports_errors
 def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
-    """Undo a yank."""
+    """`unyank NAME VERSION`: undo a yank."""
     index = _open_index(repository)
     files = manage.unyank(index, _release(name, version))
-    print(f"unyanked {len(files)} file(s) of {name} {version}")
+    where = index.storage.location
+    if not files:
+        print(f"nothing to do: {name} {version} is not yanked in {where}")
+        return
+    print(f"unyanked {len(files)} file(s) of {name} {version} in {where}")
     _invalidate(index.written)
 
 
 @task(
+    positional=RELEASE,
     help={
-        "name": "the project",
-        "version": "the version to delete",
+        "name": "NAME, the first argument: the project",
+        "version": "VERSION, the second argument: the version to delete",
         "yes": "do not ask for confirmation (for CI)",
-        "repository": "s3://BUCKET or a directory; default as for publish",
-    }
+        "repository": REPOSITORY_HELP,
+    },
 )
 @reports_errors
 def delete(
     c: Context, name: str, version: str, yes: bool = False, repository: str | None = None
 ) -> None:
-    """Delete a release's files and take them off the pages. Prefer yank."""
+    """`delete NAME VERSION [--yes]`: delete a release's files and take them off the pages.
+    Prefer yank."""
     index = _open_index(repository)
     release = _release(name, version)
     if not yes:
+        if not sys.stdin.isatty():
+            raise Exit(
+                f"error: nothing deleted: deleting {release} needs a yes; with no terminal "
+                "to ask on, pass --yes",
+                code=1,
+            )
         answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             raise Exit("nothing deleted", code=1)
     files = manage.delete(index, release)
     for entry in files:
-        print(f"  deleted {entry.filename}")
+        print(f"  deleted {entry.filename} from {index.storage.location}")
     print(
         "recover within 90 days from the bucket's object versions: "
         "see README, 'Recovering a deleted file'"
@@ -262,10 +364,21 @@ def test(c: Context, pytest_args: str = "") -> None:
 @reports_errors
 def verify(c: Context, repository: str | None = None) -> None:
     """Check the live index as a client: pages parse and agree, files match their hashes."""
-    # Imported here: verify needs pypi-simple, which CI's publish-only install leaves out.
-    from private_pypi.verify import open_verifier
+    try:
+        # Imported here: verify needs pypi-simple, which CI's publish-only install leaves out.
+        from private_pypi.verify import next_step, open_verifier
+    except ModuleNotFoundError as error:
+        if error.name != "pypi_simple":
+            raise
+        raise Exit(
+            "error: verify reads the index with pypi-simple, which this environment lacks: "
+            "run `uv run --no-default-groups --group verify invoke verify`",
+            code=1,
+        ) from None
 
     verifier = open_verifier(repository, os.environ)
+    if verifier.storage is not None:
+        _existing(verifier.storage)
     listing = f", listing {verifier.storage.location}" if verifier.storage else ""
     print(f"verifying {verifier.index_url}{listing}")
     report = verifier.run()
@@ -276,17 +389,13 @@ def verify(c: Context, repository: str | None = None) -> None:
     if len(report.problems) > shown:
         print(f"  … and {len(report.problems) - shown} more")
     if not report.ok:
-        raise Exit(
-            f"error: {len(report.problems)} problem(s): `invoke reindex` rebuilds the pages "
-            "from the stored files; then run `invoke verify` again",
-            code=1,
-        )
+        raise Exit(f"error: {len(report.problems)} problem(s): {next_step(report)}", code=1)
 
 
 @task(
     help={
-        "quick": "a small version (P1 at 10 and 100 projects, one run each, P5 offline from the "
-        "warm cache), under a minute, needs no network; written to benchmarks/.work/ instead",
+        "quick": "a small version (P1 at 10 and 100 projects, one run each; P5 cold, then "
+        "offline from the cache it filled), about a minute; written to benchmarks/.work/",
     }
 )
 def bench(c: Context, quick: bool = False) -> None:

@@ -1,14 +1,20 @@
-"""What the tasks print: sizes, one line per file, and progress bars on a terminal."""
+"""What the tasks print: sizes, one line per file, and progress for large uploads."""
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TextIO
 
-from .storage.base import Progress
+from tqdm import tqdm
 
-# Smaller uploads finish before a bar would be worth drawing.
-PROGRESS_THRESHOLD = 8 * 1024 * 1024
+from .storage.base import Progress
+from .storage.s3 import TRANSFER_CONFIG
+
+# Below this an upload is one request, which reports its progress once, at the end.
+PROGRESS_THRESHOLD = TRANSFER_CONFIG.multipart_threshold
+# Off a terminal (a CI log), one plain line at each of these fractions of the upload.
+PLAIN_STEPS = (0.25, 0.5, 0.75, 1.0)
 
 
 def human_size(size: int) -> str:
@@ -21,18 +27,47 @@ def human_size(size: int) -> str:
 
 
 def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progress | None:
-    """A bar for a large upload on a terminal; None (no bar) otherwise, e.g. in CI logs."""
-    if total < PROGRESS_THRESHOLD or not stream.isatty():
+    """Progress for an upload of `total` bytes, which s3transfer's threads call with each
+    chunk sent: a bar that fits the terminal, plain lines off one, None for a small file."""
+    if total < PROGRESS_THRESHOLD:
         return None
+    if not stream.isatty():
+        return _plain_lines(label, total, stream)
+    bar = tqdm(
+        desc=f"  {label}",
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,
+        file=stream,
+        dynamic_ncols=True,  # follows the terminal's width, even when it is resized
+        leave=False,
+        mininterval=0.2,
+    )
+    lock = threading.Lock()
+
+    def advance(chunk: int) -> None:
+        with lock:
+            if bar.disable:
+                return
+            bar.update(chunk)
+            if bar.n >= total:
+                bar.close()
+
+    return advance
+
+
+def _plain_lines(label: str, total: int, stream: TextIO) -> Progress:
+    lock = threading.Lock()
     sent = 0
+    steps = list(PLAIN_STEPS)
 
     def advance(chunk: int) -> None:
         nonlocal sent
-        sent += chunk
-        filled = int(30 * sent / total)
-        stream.write(f"\r  {label} [{'#' * filled}{' ' * (30 - filled)}] {sent * 100 // total:3d}%")
-        if sent >= total:
-            stream.write("\r" + " " * (len(label) + 40) + "\r")
-        stream.flush()
+        with lock:
+            sent += chunk
+            while steps and sent >= steps[0] * total:
+                stream.write(f"  {label}: {steps.pop(0):.0%} of {human_size(total)} uploaded\n")
+                stream.flush()
 
     return advance

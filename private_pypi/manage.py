@@ -41,7 +41,10 @@ class Release:
 
 
 def yank(index: Index, release: Release, reason: str = "") -> list[FileEntry]:
+    """Yank the release's files; none (and nothing written) if they are yanked so already."""
     files = _files(index, release)
+    if all(entry.yanked == reason for entry in files):
+        return []
     for entry in files:
         index.storage.write(
             layout.yank_key(release.project, entry.filename),
@@ -56,7 +59,10 @@ def yank(index: Index, release: Release, reason: str = "") -> list[FileEntry]:
 
 
 def unyank(index: Index, release: Release) -> list[FileEntry]:
+    """Unyank the release's files; none (and nothing written) if none is yanked."""
     files = _files(index, release)
+    if all(entry.yanked is None for entry in files):
+        return []
     for entry in files:
         index.storage.delete(layout.yank_key(release.project, entry.filename))
     page = index.update_project(

@@ -23,7 +23,7 @@ from . import layout
 from .distributions import Distribution, content_type, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
 from .index import Index
-from .pages import FileEntry, ProjectPage
+from .pages import FileEntry, ProjectPage, render_project_html
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
 
@@ -45,6 +45,8 @@ class Outcome(enum.Enum):
     UPLOADED = "uploaded"
     UNCHANGED = "unchanged"
     WOULD_UPLOAD = "would upload"
+    # --skip-existing: the repository has other bytes under this name; they stay.
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Publisher:
         distributions: Sequence[Distribution],
         *,
         dry_run: bool = False,
+        skip_existing: bool = False,
         on_file: Callable[[PublishedFile], None] = lambda _: None,
         progress: Callable[[Distribution], Progress | None] = lambda _: None,
     ) -> PublishResult:
@@ -108,31 +111,41 @@ class Publisher:
             projects[distribution.project].append(distribution)
         snapshots = {name: self.index.snapshot(name) for name in projects}
         pages = {name: snapshot.page for name, snapshot in snapshots.items()}
-        self._refuse_conflicts(pages, projects)
+        conflicts = self._refuse_conflicts(pages, projects, skip_existing)
 
         result = PublishResult()
         entries: dict[NormalizedName, list[FileEntry]] = defaultdict(list)
         for name, members in projects.items():
             for distribution in members:
                 indexed = pages[name] and pages[name].file(distribution.filename)
-                if indexed:
+                if distribution.filename in conflicts:
+                    published = PublishedFile(distribution, Outcome.SKIPPED)
+                elif indexed:
                     published = PublishedFile(distribution, Outcome.UNCHANGED)
                 elif dry_run:
                     published = PublishedFile(distribution, Outcome.WOULD_UPLOAD)
                 else:
-                    entry, outcome = self._store(distribution, progress(distribution))
-                    entries[name].append(entry)
-                    published = PublishedFile(distribution, outcome)
+                    try:
+                        entry, outcome = self._store(distribution, progress(distribution))
+                    except FileConflict:
+                        if not skip_existing:
+                            raise
+                        published = PublishedFile(distribution, Outcome.SKIPPED)
+                    else:
+                        entries[name].append(entry)
+                        published = PublishedFile(distribution, outcome)
                 result.files.append(published)
                 on_file(published)
         if dry_run:
             return result
 
-        new_projects = {name for name, page in pages.items() if page is None}
+        new_projects = {name for name, page in pages.items() if page is None and entries[name]}
         if new_projects:
             self.index.update_root(lambda known: known | new_projects)
         for name in projects:
             added = entries[name]
+            if not added and not self._html_stale(name, pages[name]):
+                continue  # every file is on the page already: nothing to write
             self.index.update_project(
                 name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
             )
@@ -144,16 +157,33 @@ class Publisher:
         self,
         pages: dict[NormalizedName, ProjectPage | None],
         projects: dict[NormalizedName, list[Distribution]],
-    ) -> None:
-        problems = []
+        skip_existing: bool,
+    ) -> set[str]:
+        """Refuse files whose names are indexed with other bytes; or, to skip them, name them."""
+        conflicts = {}
         for name, members in projects.items():
             page = pages[name]
             for distribution in members:
                 indexed = page.file(distribution.filename) if page else None
                 if indexed and indexed.sha256 != distribution.sha256:
-                    problems.append(_conflict(distribution, indexed.sha256))
-        if problems:
-            raise FileConflict("\n".join(problems))
+                    conflicts[distribution.filename] = _conflict(distribution, indexed.sha256)
+        if conflicts and not skip_existing:
+            raise FileConflict("\n".join(conflicts.values()))
+        return set(conflicts)
+
+    def _html_stale(self, name: NormalizedName, page: ProjectPage | None) -> bool:
+        """Whether the project's HTML lags its JSON, as an interrupted publish leaves it."""
+        if page is None:
+            return True
+        expected = render_project_html(page)
+        keys = layout.html_keys(
+            layout.project_json(name), directory_keys=self.storage.directory_keys
+        )
+        for key in keys:
+            stored = self.storage.read(key)
+            if stored is None or stored.body != expected:
+                return True
+        return False
 
     def _store(
         self, distribution: Distribution, progress: Progress | None

@@ -63,6 +63,8 @@ class ProblemKind(enum.StrEnum):
     METADATA_MISSING = "metadata-missing"
     METADATA_MISMATCH = "metadata-mismatch"
     UNREACHABLE = "unreachable"
+    # Both root pages answer 403: a bucket policy or CDN that keeps readers out.
+    READERS_REFUSED = "readers-refused"
     # Found only by listing a repository:
     PROJECT_NOT_LISTED = "project-not-listed"
     FILE_NOT_INDEXED = "file-not-indexed"
@@ -88,12 +90,16 @@ class VerifyReport:
     files: int = 0
     bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # No root page and nothing stored: a repository nothing was published to yet.
+    empty: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
+        if self.empty:
+            return "empty: nothing is published yet (`uv run invoke publish` adds the first files)"
         verdict = "no problems" if self.ok else f"{len(self.problems)} problem(s)"
         return (
             f"{self.projects} project(s), {self.files} file(s), "
@@ -427,6 +433,7 @@ class Verifier:
             records = {name: view.result().record for name, view in views.items()}
         if self.storage is not None:
             report.problems.extend(self._compare_listing(self.storage, stored, listed, records))
+        _explain_missing_root(report, stored if self.storage is not None else None)
         report.problems.sort(key=lambda problem: (problem.where, problem.kind, problem.detail))
         return report
 
@@ -622,3 +629,53 @@ def open_verifier(repository: str | None, env: Mapping[str, str]) -> Verifier:
             url = parent
     storage = open_storage(url, env)
     return Verifier(storage.index_url, storage)
+
+
+# --- what the problems mean -------------------------------------------------------
+
+
+def _explain_missing_root(report: VerifyReport, stored: dict[str, StoredProject] | None) -> None:
+    """Root pages that are not there mean an empty repository, or readers kept out.
+
+    Neither is a broken index: reindex would change nothing. A listing with nothing in it
+    is an empty repository; without a listing, 404 (or no file) says the same, while 403
+    is what S3 answers a reader it refuses, or a reader of a key that is not there.
+    """
+    root_urls = {report.index_url, urljoin(report.index_url, "index.json")}
+    if urlparse(report.index_url).scheme != "file":
+        root_urls.add(urljoin(report.index_url, "index.html"))
+    missing = [
+        problem
+        for problem in report.problems
+        if problem.kind is ProblemKind.PAGE_MISSING and problem.where in root_urls
+    ]
+    if len(missing) != len(root_urls):
+        return
+    refused = all("HTTP 403" in problem.detail for problem in missing)
+    if stored == {} or (stored is None and not refused and report.projects == 0):
+        report.problems = [problem for problem in report.problems if problem not in missing]
+        report.empty = not report.problems
+        return
+    if not refused:
+        return
+    detail = (
+        "both root pages answer HTTP 403: readers are refused. Check that this is the index "
+        "URL (`uv run invoke env` prints it), that the bucket policy lets readers get simple/* "
+        "(S3-only mode) or the CDN may read the bucket; an empty bucket answers 403 too, until "
+        "the first `uv run invoke publish`"
+    )
+    others = [problem for problem in report.problems if problem not in missing]
+    report.problems = [Problem(ProblemKind.READERS_REFUSED, report.index_url, detail), *others]
+
+
+def next_step(report: VerifyReport) -> str:
+    """What to do about the report's problems: the step that repairs them."""
+    kinds = {problem.kind for problem in report.problems}
+    if ProblemKind.READERS_REFUSED in kinds:
+        return "readers cannot read the index: fix the access named above, then run verify again"
+    if kinds == {ProblemKind.UNREACHABLE}:
+        return "the index could not be read: check the network and the URL, then run verify again"
+    return (
+        "`uv run invoke reindex` rebuilds the pages from the stored files; then run "
+        "`uv run invoke verify` again"
+    )
