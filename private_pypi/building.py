@@ -176,7 +176,8 @@ def _metadata_release(source: Path, builder: ProjectBuilder) -> SourceRelease:
 
 def normalize_sdist(path: Path, epoch: int | None) -> None:
     """Rewrite a .tar.gz with what identical sources share: sorted entries, owner root,
-    644/755 modes, mtimes clamped to `epoch` (the entries' latest, if None)."""
+    644/755 modes, and every mtime `epoch`. A fresh clone's files all have the time of the
+    checkout, so clamping them, as the SOURCE_DATE_EPOCH spec allows, would not do."""
     with tarfile.open(path) as archive:
         members = sorted(archive.getmembers(), key=lambda member: member.name)
         contents = {
@@ -184,18 +185,18 @@ def normalize_sdist(path: Path, epoch: int | None) -> None:
             for member in members
             if member.isfile()
         }
-    clamp = epoch if epoch is not None else max(member.mtime for member in members)
+    stamp = epoch if epoch is not None else max(int(member.mtime) for member in members)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for member in members:
             member.uid = member.gid = 0
             member.uname = member.gname = ""
             member.mode = 0o755 if member.isdir() or member.mode & 0o100 else 0o644
-            member.mtime = min(int(member.mtime), clamp)
+            member.mtime = stamp if epoch is not None else int(member.mtime)
             member.pax_headers = {}
             body = contents.get(member.name)
             archive.addfile(member, None if body is None else io.BytesIO(body))
-    with path.open("wb") as file, gzip.GzipFile(fileobj=file, mode="wb", mtime=clamp) as packed:
+    with path.open("wb") as file, gzip.GzipFile(fileobj=file, mode="wb", mtime=stamp) as packed:
         packed.write(buffer.getvalue())
 
 
@@ -289,5 +290,5 @@ def _traceback_tail(text: str) -> str:
         (number for number, line in enumerate(tail) if number and not line.startswith(" ")),
         len(tail) - 1,
     )
-    message, location = tail[exception:], tail[:exception]
-    return "\n".join([*message, *(f"  {line.strip()}" for line in location)])
+    first, *more = tail[exception:]
+    return "\n".join([first, *(f"  {line.strip()}" for line in [*more, *tail[:exception]])])
