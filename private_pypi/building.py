@@ -74,7 +74,6 @@ def build_packages(
 
     Builds run in parallel: each runs its backend in a subprocess, so threads suffice.
     """
-    output.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max(1, min(jobs, len(sources)))) as pool:
         outcomes = list(
             pool.map(

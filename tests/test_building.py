@@ -19,8 +19,8 @@ BACKENDS = {
 }
 
 
-def make_package(directory: Path, name: str, backend: str, *, version: str = "1.0.0") -> Path:
-    """A one-module package for `backend`, committed to its own git repository."""
+def write_package(directory: Path, name: str, backend: str, *, version: str = "1.0.0") -> Path:
+    """A one-module package for `backend`, in `directory/name`."""
     requires, build_backend = BACKENDS[backend]
     module = name.replace("-", "_")
     source = directory / name
@@ -43,6 +43,12 @@ def make_package(directory: Path, name: str, backend: str, *, version: str = "1.
             """
         )
     )
+    return source
+
+
+def make_package(directory: Path, name: str, backend: str) -> Path:
+    """A package committed to its own git repository, as CI checks it out."""
+    source = write_package(directory, name, backend)
     commit(source, "first version")
     return source
 
@@ -101,7 +107,7 @@ def test_a_release_already_published_is_not_built(tmp_path: Path) -> None:
 
     assert [str(release) for release in asked] == ["acme-skip 1.0.0"]
     assert [str(release) for release in result.skipped] == ["acme-skip 1.0.0"]
-    assert result.built == [] and not any((tmp_path / "dist").iterdir())
+    assert result.built == [] and not (tmp_path / "dist").exists()
 
 
 def test_a_dynamic_version_is_read_from_the_backends_metadata_hook(tmp_path: Path) -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from invoke.tasks import Task
+
+import tasks
+from private_pypi import manage
 from private_pypi.console import human_size
+from private_pypi.index import Index
+from private_pypi.publish import Publisher, inspect_all
+from private_pypi.storage import LocalStorage, S3Storage
 from tests.factory import sdist, wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,14 +28,19 @@ SETTINGS = (
 )
 
 
-def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def invoke(
+    *args: str, env: dict[str, str] | None = None, python: tuple[str, ...] = ("-m", "invoke")
+) -> subprocess.CompletedProcess[str]:
+    """`invoke ARGS` as CI runs it: no terminal, none of the machine's repository settings."""
     environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
+        [sys.executable, *python, *args],
         cwd=ROOT,
         env={**environment, **(env or {})},
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        timeout=300,
     )
 
 
@@ -104,3 +118,171 @@ def test_a_directory_that_is_not_a_package_fails_the_build_in_one_line(tmp_path:
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path}: not a Python package (no pyproject.toml or setup.py)"
     ]
+
+
+def test_a_short_flag_means_the_same_in_every_task() -> None:
+    meanings: dict[str, set[str]] = {}
+    for body in vars(tasks).values():
+        if isinstance(body, Task):
+            for argument in body.get_arguments():
+                for flag in argument.names[1:]:
+                    meanings.setdefault(flag, set()).add(argument.name)
+    assert meanings["r"] == {"repository"} and meanings["y"] == {"yes"}
+    assert all(len(names) == 1 for names in meanings.values()), meanings
+
+
+def test_name_and_version_are_positional_and_help_says_so() -> None:
+    for name in ("yank", "unyank", "delete"):
+        assert f"`{name} NAME VERSION" in invoke("--help", name).stdout
+    assert invoke("yank", "acme", "1.0", "-r", "/nonexistent/typo").stderr.startswith(
+        "error: acme 1.0 is not in"
+    )
+
+
+def published_repository(directory: Path) -> Path:
+    """A local repository holding acme 1.0 (a wheel and an sdist)."""
+    dist = directory / "published"
+    Publisher(Index(LocalStorage(directory / "repository"))).publish(
+        inspect_all([wheel(dist, "acme", "1.0"), sdist(dist, "acme", "1.0")])
+    )
+    return directory / "repository"
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `directory`, with its size and mtime: what a write would change."""
+    return {
+        str(path): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+WITHOUT_PYPI_SIMPLE = (
+    "-c",
+    "import sys; sys.modules['pypi_simple'] = None; "
+    "from invoke.main import program; program.run(['invoke', *sys.argv[1:]])",
+)
+
+
+@dataclass(frozen=True)
+class BadInput:
+    args: tuple[str, ...]
+    expected: str
+    env: dict[str, str] = field(default_factory=dict)
+    python: tuple[str, ...] = ("-m", "invoke")
+
+    def check(self) -> None:
+        """No traceback, one line that says what is wrong, and a failed exit."""
+        result = invoke(*self.args, env=self.env, python=self.python)
+        failure = f"{self.args}: exit {result.returncode}\n{result.stdout}{result.stderr}"
+        assert result.returncode != 0 and "Traceback" not in result.stdout, failure
+        (line,) = result.stderr.splitlines() or [""]
+        assert self.expected in line, failure
+        parser_error = "did not receive" in line or "No idea what" in line
+        assert line.startswith("error: ") or parser_error, failure
+
+
+def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    repository = str(published_repository(tmp_path))
+    not_a_package = tmp_path / "not-a-package"
+    not_a_package.mkdir()
+    a_wheel = str(next((tmp_path / "published").glob("*.whl")))
+    typo = tmp_path / "typo"
+    no_pulumi = {"PATH": str(Path(sys.executable).parent)}
+    out, missing = str(tmp_path / "out"), str(tmp_path / "missing")
+    cases = [
+        BadInput(("build", "-p", str(not_a_package), "-o", out), "not a Python package"),
+        BadInput(("publish", "-d", missing, "-r", repository), "no such file or directory"),
+        BadInput(("publish", "-d", a_wheel, "-r", "ftp://example.com/x"), "bad repository"),
+        BadInput(("publish", "-p", str(not_a_package), "-r", repository), "not a Python package"),
+        BadInput(("publish", "-d", a_wheel), "no repository configured"),
+        BadInput(("reindex", "-r", str(typo)), "no repository at"),
+        BadInput(("verify", "-r", str(typo)), "no repository at"),
+        BadInput(("verify", "-r", repository), "--group verify", python=WITHOUT_PYPI_SIMPLE),
+        BadInput(("yank", "acme", "not-a-version", "-r", repository), "Invalid version"),
+        BadInput(("unyank", "acme", "9.9", "-r", repository), "versions there: 1.0"),
+        BadInput(("delete", "acme", "1.0", "-r", repository), "pass --yes"),
+        BadInput(("env", "--stack", "production"), "pulumi", no_pulumi),
+        BadInput(("rotate-keys", "--stack", "production"), "pulumi", no_pulumi),
+        # What invoke's own parser refuses, it reports in one line of its own.
+        BadInput(("yank", "acme"), "did not receive required positional arguments"),
+        BadInput(("demo", "--offline"), "No idea what '--offline' is"),
+        BadInput(("test", "--pytest"), "No idea what '--pytest' is"),
+        BadInput(("bench", "--quick", "--fast"), "No idea what '--fast' is"),
+    ]  # fmt: skip
+    every_task = {
+        body.name.replace("_", "-") for body in vars(tasks).values() if isinstance(body, Task)
+    }
+    assert {case.args[0] for case in cases} == every_task
+    before = snapshot(tmp_path)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(BadInput.check, cases))
+
+    assert snapshot(tmp_path) == before and not typo.exists()
+
+
+def test_publish_takes_one_file_as_well_as_a_directory(tmp_path: Path) -> None:
+    dist, repository = tmp_path / "dist", tmp_path / "repository"
+    only = wheel(dist, "acme", "1.0")
+    sdist(dist, "acme", "1.0")
+    result = invoke("publish", "--dist", str(only), "--repository", str(repository))
+    assert result.returncode == 0, result.stderr
+    stored = (repository / "simple" / "acme").iterdir()
+    assert [path.name for path in stored if path.name.endswith((".whl", ".gz"))] == [only.name]
+
+
+def test_different_bytes_are_refused_unless_skip_existing_skips_them(tmp_path: Path) -> None:
+    repository = published_repository(tmp_path)
+    rebuilt = wheel(tmp_path / "rebuilt", "acme", "1.0", payload=b"other bytes")
+
+    refused = invoke("publish", "-d", str(rebuilt), "-r", str(repository))
+    skipped = invoke("publish", "-d", str(rebuilt), "-r", str(repository), "--skip-existing")
+
+    assert refused.returncode == 1
+    assert "the repository already has a different file of this name" in refused.stderr
+    assert skipped.returncode == 0, skipped.stderr
+    assert f"  skipped      {rebuilt.name}" in skipped.stdout
+    assert "nothing to do" in skipped.stdout
+
+
+def test_nothing_to_change_writes_nothing(s3_storage: S3Storage, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    files = inspect_all([wheel(dist, "acme", "1.0"), sdist(dist, "acme", "1.0")])
+    index = Index(s3_storage)
+    Publisher(index).publish(files)
+    manage.yank(index, manage.Release.parse("acme", "1.0"), "broken")
+    writes: list[str] = []
+    s3_storage.observe_requests(
+        lambda operation: writes.append(operation) if operation not in READS else None
+    )
+
+    again = Index(s3_storage)
+    assert Publisher(again).publish(files).pages == []
+    assert manage.yank(again, manage.Release.parse("acme", "1.0"), "broken") == []
+    manage.unyank(again, manage.Release.parse("acme", "1.0"))
+    writes.clear()
+    assert manage.unyank(again, manage.Release.parse("acme", "1.0")) == []
+
+    assert writes == [] and again.written[-1:] != []  # only the one real unyank wrote
+
+
+READS = frozenset({"GetObject", "HeadObject", "ListObjectsV2"})
+
+
+def test_the_tasks_say_nothing_to_do_and_name_the_repository(tmp_path: Path) -> None:
+    repository = str(published_repository(tmp_path))
+    dist = str(tmp_path / "published")
+    outputs = [
+        invoke("publish", "-d", dist, "-r", repository).stdout,
+        invoke("unyank", "acme", "1.0", "-r", repository).stdout,
+        invoke("yank", "acme", "1.0", "-r", repository, "--reason", "broken").stdout,
+        invoke("yank", "acme", "1.0", "-r", repository, "--reason", "broken").stdout,
+    ]
+    location = str(Path(repository).resolve())
+    assert "nothing to do: every file is already published" in outputs[0]
+    assert f"nothing to do: acme 1.0 is not yanked in {location}" in outputs[1]
+    assert f"yanked 2 file(s) of acme 1.0 in {location}" in outputs[2]
+    assert f"nothing to do: acme 1.0 is already yanked in {location}" in outputs[3]
