@@ -18,6 +18,7 @@ from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage, S3Storage
 from tests.factory import sdist, wheel
+from tests.test_building import clone, commit, write_package
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (
@@ -286,3 +287,58 @@ def test_the_tasks_say_nothing_to_do_and_name_the_repository(tmp_path: Path) -> 
     assert f"nothing to do: acme 1.0 is not yanked in {location}" in outputs[1]
     assert f"yanked 2 file(s) of acme 1.0 in {location}" in outputs[2]
     assert f"nothing to do: acme 1.0 is already yanked in {location}" in outputs[3]
+
+
+def test_a_monorepo_release_cycle_from_fresh_clones(tmp_path: Path) -> None:
+    """Day 1 publishes everything; day 2 bumps one package and publishes only it; a re-run
+    of day 2 is a no-op; and CI's build-then-`--dist` job finds the rebuilt files unchanged."""
+    origin = tmp_path / "origin"
+    names = ("acme-one", "acme-two", "acme-three")
+    for name, backend in zip(names, ("flit-core", "flit-core", "hatchling"), strict=True):
+        write_package(origin, name, backend)
+    three = origin / "acme-three" / "pyproject.toml"  # its version is dynamic
+    three.write_text(
+        three.read_text().replace('version = "1.0.0"', 'dynamic = ["version"]')
+        + '\n[tool.hatch.version]\npath = "src/acme_three/__init__.py"\n'
+    )
+    (origin / "acme-three" / "src" / "acme_three" / "__init__.py").write_text(
+        '__version__ = "3.0"\n'
+    )
+    commit(origin, "day 1")
+    repository = tmp_path / "repository"
+
+    def job(day: str, mtime: int, *extra: str) -> subprocess.CompletedProcess[str]:
+        checkout = clone(origin, tmp_path / day, mtime)
+        packages = [arg for name in names for arg in ("--package", str(checkout / name))]
+        return invoke(*extra, *packages, "--no-isolation")
+
+    def publish_job(day: str, mtime: int) -> subprocess.CompletedProcess[str]:
+        result = job(day, mtime, "publish", "--repository", str(repository))
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    day_1 = publish_job("day-1", 1_700_000_000)
+    assert day_1.stdout.count("  uploaded  ") == 6
+
+    two = origin / "acme-two" / "pyproject.toml"
+    two.write_text(two.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
+    commit(origin, "acme-two 1.1.0")
+    day_2 = publish_job("day-2", 1_710_000_000)
+    assert "  already published: acme-one 1.0.0" in day_2.stdout
+    assert "  already published: acme-three 3.0" in day_2.stdout
+    uploaded = [line.split()[1] for line in day_2.stdout.splitlines() if "  uploaded  " in line]
+    assert sorted(uploaded) == ["acme_two-1.1.0-py3-none-any.whl", "acme_two-1.1.0.tar.gz"]
+
+    stored = snapshot(repository)
+    rerun = publish_job("day-2-rerun", 1_720_000_000)
+    assert rerun.stdout.splitlines()[-1].startswith("nothing to do: every package is already")
+    assert snapshot(repository) == stored
+
+    rebuilt = tmp_path / "rebuilt"
+    built = job("day-2-build", 1_730_000_000, "build", "--output", str(rebuilt))
+    assert built.returncode == 0, built.stderr
+    again = invoke("publish", "--dist", str(rebuilt), "--repository", str(repository))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("  unchanged  ") == 6
+    assert "nothing to do: every file is already published" in again.stdout
+    assert snapshot(repository) == stored
