@@ -34,7 +34,9 @@ def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progres
     if not stream.isatty():
         return _plain_lines(label, total, stream)
     bar = tqdm(
-        desc=f"  {label}",
+        desc=label,
+        # The file name last: a narrow terminal cuts it short, never the bar.
+        bar_format="  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}",
         total=total,
         unit="B",
         unit_scale=True,
