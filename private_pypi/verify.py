@@ -664,7 +664,12 @@ def _explain_missing_root(report: VerifyReport, stored: dict[str, StoredProject]
         "(S3-only mode) or the CDN may read the bucket; an empty bucket answers 403 too, until "
         "the first `uv run invoke publish`"
     )
-    others = [problem for problem in report.problems if problem not in missing]
+    # What else a refused reader meets is the same refusal: 403s, and a root page unread.
+    others = [
+        problem
+        for problem in report.problems
+        if "HTTP 403" not in problem.detail and problem.kind is not ProblemKind.PROJECT_NOT_LISTED
+    ]
     report.problems = [Problem(ProblemKind.READERS_REFUSED, report.index_url, detail), *others]
 
 

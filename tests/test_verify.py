@@ -430,3 +430,33 @@ def test_invoke_verify_with_no_repository_is_one_line(monkeypatch: pytest.Monkey
     assert failed.value.code == 1
     assert str(failed.value.message).startswith("error: no repository configured")
     assert "\n" not in str(failed.value.message)
+
+
+# --- problems that are not the index's ------------------------------------------------
+
+
+def test_readers_refused_is_its_own_problem_and_reindex_is_not_the_advice(
+    s3_storage: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_env: dict[str, str]
+) -> None:
+    publish(Index(s3_storage), [wheel(tmp_path, "acme-hello", "1.0.0")])
+    s3_storage.client.delete_bucket_policy(Bucket=s3_storage.bucket)  # readers are kept out
+
+    report = Verifier(s3_storage.index_url).run()
+    assert [problem.kind for problem in report.problems] == [ProblemKind.READERS_REFUSED]
+    assert "bucket policy" in report.problems[0].detail
+
+    for name, value in s3_env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(Exit) as failed:
+        tasks.verify(Context())
+    message = str(failed.value.message)
+    assert message.startswith("error: 1 problem(s): readers cannot read the index")
+    assert "reindex" not in message
+
+
+def test_an_empty_bucket_that_refuses_readers_verifies_as_empty_when_listed(
+    s3_storage: S3Storage,
+) -> None:
+    s3_storage.client.delete_bucket_policy(Bucket=s3_storage.bucket)
+    report = verify(s3_storage)
+    assert report.ok and report.empty
