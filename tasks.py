@@ -137,6 +137,9 @@ def _dist_files(dist: Path) -> list[Path]:
     files = find_distributions(dist)
     if not files:
         raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
+    for other in sorted(set(dist.iterdir()) - set(files)):
+        if other.is_file() and not other.name.startswith("."):
+            print(f"  ignored {other.name}: not a wheel or an sdist (.egg and others are refused)")
     return files
 
 

@@ -235,6 +235,21 @@ def test_publish_takes_one_file_as_well_as_a_directory(tmp_path: Path) -> None:
     assert [path.name for path in stored if path.name.endswith((".whl", ".gz"))] == [only.name]
 
 
+def test_an_egg_is_refused_by_name_and_named_when_a_directory_holds_one(tmp_path: Path) -> None:
+    dist, repository = tmp_path / "dist", tmp_path / "repository"
+    wheel(dist, "acme", "1.0")
+    egg = dist / "acme-1.0-py3.11.egg"
+    egg.write_bytes(b"an egg")
+
+    alone = invoke("publish", "--dist", str(egg), "--repository", str(repository))
+    assert alone.returncode == 1 and egg.name in alone.stderr
+    assert not repository.exists()
+
+    beside = invoke("publish", "--dist", str(dist), "--repository", str(repository))
+    assert beside.returncode == 0, beside.stderr
+    assert f"  ignored {egg.name}: not a wheel or an sdist" in beside.stdout
+
+
 def test_different_bytes_are_refused_unless_skip_existing_skips_them(tmp_path: Path) -> None:
     repository = published_repository(tmp_path)
     rebuilt = wheel(tmp_path / "rebuilt", "acme", "1.0", payload=b"other bytes")
