@@ -357,3 +357,9 @@ def test_a_monorepo_release_cycle_from_fresh_clones(tmp_path: Path) -> None:
     assert again.stdout.count("  unchanged  ") == 6
     assert "nothing to do: every file is already published" in again.stdout
     assert snapshot(repository) == stored
+
+
+def test_what_build_writes_from_the_checkout_or_examples_is_ignored_by_git() -> None:
+    for built in ("dist/acme-1.0.tar.gz", "examples/dist/acme-1.0.tar.gz"):
+        ignored = subprocess.run(["git", "check-ignore", "--quiet", built], cwd=ROOT)
+        assert ignored.returncode == 0, f"git would track {built}"
