@@ -144,6 +144,17 @@ def test_yank_unyank_and_delete_each_invalidate_the_projects_pages(
     assert len({batch["CallerReference"] for batch in batches}) == 4
 
 
+def test_a_publish_yank_or_unyank_that_changes_nothing_invalidates_nothing(
+    run: Callable[..., None], moto_endpoint: str, distribution_id: str, acme: Path
+) -> None:
+    run("publish", dist=str(acme))
+    run("publish", dist=str(acme))
+    run("unyank", "acme", "1.0")
+    run("yank", "acme", "1.0", reason="broken")
+    run("yank", "acme", "1.0", reason="broken")
+    assert len(invalidations(moto_endpoint, distribution_id)) == 2  # the first publish, a yank
+
+
 def test_a_reindex_that_changes_nothing_invalidates_nothing(
     run: Callable[..., None], moto_endpoint: str, distribution_id: str, acme: Path
 ) -> None:
