@@ -117,7 +117,7 @@ def build_package(
         raise BuildFailed(f"{source}: build failed: {_reason(error)}") from None
     if _backend(source) in SETUPTOOLS_BACKENDS:
         epoch = runner.environment.get("SOURCE_DATE_EPOCH")
-        normalize_sdist(built[0], int(epoch) if epoch else None)
+        normalize_sdist(built[0], int(epoch) if epoch and epoch.isdigit() else None)
     return built
 
 
