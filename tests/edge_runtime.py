@@ -9,7 +9,6 @@ file runs as a real module: Node's own crypto and Buffer, and a `cloudfront` pac
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import tempfile
@@ -25,11 +24,6 @@ from components.domain import VIEWER_REQUEST_CODE, viewer_request_code
 STANDINS = (Path(__file__).parent / "edge_standins.js").read_text(encoding="utf-8")
 IMPORTS = "import crypto from 'crypto';\nimport cf from 'cloudfront';\n"
 SOURCE = VIEWER_REQUEST_CODE.read_text(encoding="utf-8")
-
-
-def token_digest(token: str) -> str:
-    """What the store holds for a reader: the hex sha256 of its token (as readers.py writes)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def without_imports(code: str) -> str:

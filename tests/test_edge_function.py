@@ -22,7 +22,8 @@ from pypi_simple import (
     ACCEPT_JSON_PREFERRED,
 )
 
-from tests.edge_runtime import IMPORTS, SOURCE, EdgeFunction, run_in_node, token_digest
+from components.readers import token_digest
+from tests.edge_runtime import IMPORTS, SOURCE, EdgeFunction, run_in_node
 
 # pip: pypa/pip, src/pip/_internal/index/collector.py, _get_simple_response() (pip >= 22.2,
 # where PEP 691 support landed); pip's own tests/unit/test_collector.py (commit b9fcd554)
