@@ -1,7 +1,7 @@
 """Check a live index as pip and uv see it: every page, link, file and hash.
 
 Verify reads only what any client can read, the pages and files under `simple/`, over
-HTTP(S) or file://, with no credentials. Given a repository (s3://BUCKET or a directory)
+HTTP(S) or file://, with no credentials but a private index's reader's, when given. Given a repository (s3://BUCKET or a directory)
 rather than an index URL, it also lists `simple/` through the storage, to find what no
 page shows: a project directory missing from the root page, a stored file missing from
 its project page, a yank marker that the page does not show.
@@ -12,6 +12,7 @@ verify finds on a page; a file whose bytes are gone it can only take off the pag
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import json
@@ -36,7 +37,7 @@ from pypi_simple import (
 
 from . import layout
 from .console import human_size
-from .errors import PublishError
+from .errors import ConfigurationError, PublishError
 from .storage import Storage, open_storage, repository_url
 
 T = TypeVar("T")
@@ -48,6 +49,9 @@ MISSING_STATUSES = frozenset({403, 404, 410})
 HTML_ACCEPT = "text/html"
 USER_AGENT = "private-pypi-verify"
 SHA256_LENGTH = 64
+# A private index's reader, named as the GitHub secrets `pulumi up` writes for one.
+READER_USERNAME_VARIABLE = "PRIVATE_PYPI_USERNAME"
+READER_TOKEN_VARIABLE = "PRIVATE_PYPI_TOKEN"
 
 
 class VerifyError(PublishError):
@@ -129,14 +133,49 @@ class _Body(Protocol):
     def close(self) -> None: ...
 
 
-def fetch(url: str, accept: str, consume: Callable[[_Body], T], retry: Retry = Retry()) -> T:
+@dataclass(frozen=True)
+class ReaderCredentials:
+    """A reader of a private index: sent as Basic credentials, to the index's origin only."""
+
+    username: str
+    token: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReaderCredentials | None:
+        username, token = env.get(READER_USERNAME_VARIABLE), env.get(READER_TOKEN_VARIABLE)
+        if not username and not token:
+            return None
+        if not (username and token):
+            missing = READER_TOKEN_VARIABLE if username else READER_USERNAME_VARIABLE
+            raise ConfigurationError(
+                f"{missing} is not set: a private index's reader needs both "
+                f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE}"
+            )
+        return cls(username, token)
+
+    def authorization(self, url: str, index_url: str) -> str | None:
+        """The Authorization header for `url`: none for a URL outside the index's origin."""
+        target, index = urlparse(url), urlparse(index_url)
+        if (target.scheme, target.netloc) != (index.scheme, index.netloc):
+            return None
+        pair = f"{self.username}:{self.token}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def fetch(
+    url: str,
+    accept: str,
+    consume: Callable[[_Body], T],
+    retry: Retry = Retry(),
+    authorization: str | None = None,
+) -> T:
     """Hand the body at `url` to `consume` as a stream; retry what may be transient."""
     failure = ""
     for attempt in range(retry.attempts):
         if attempt:
             time.sleep(retry.delay(attempt))
         try:
-            body = _connect(url, accept)
+            body = _connect(url, accept, authorization)
             try:
                 return consume(body)
             finally:
@@ -146,7 +185,7 @@ def fetch(url: str, accept: str, consume: Callable[[_Body], T], retry: Retry = R
     raise Unreachable(f"{failure} (after {retry.attempts} attempt(s))")
 
 
-def _connect(url: str, accept: str) -> _Body:
+def _connect(url: str, accept: str, authorization: str | None = None) -> _Body:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         path = Path(url2pathname(parsed.path))
@@ -159,12 +198,20 @@ def _connect(url: str, accept: str) -> _Body:
         except OSError as error:
             raise Unreachable(error.strerror or str(error)) from None
     request = Request(url, headers={"Accept": accept, "User-Agent": USER_AGENT})
+    if authorization is not None:
+        request.add_unredirected_header("Authorization", authorization)
     try:
         return urlopen(request, timeout=TIMEOUT)
     except HTTPError as error:
         error.close()
         if error.code in MISSING_STATUSES:
             raise Missing(f"HTTP {error.code}") from None
+        if error.code == 401:
+            raise Unreachable(
+                "HTTP 401: the index is private; set "
+                f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE} to a reader's name "
+                "and token (a wrong or revoked token is refused too)"
+            ) from None
         if error.code < 500:
             raise Unreachable(_reason(error)) from None
         raise
@@ -396,6 +443,7 @@ class Verifier:
     storage: Storage | None = None
     workers: int = 16
     retry: Retry = Retry()
+    reader: ReaderCredentials | None = None
 
     def run(self) -> VerifyReport:
         report = VerifyReport(self.index_url)
@@ -429,6 +477,9 @@ class Verifier:
             report.problems.extend(self._compare_listing(self.storage, stored, listed, records))
         report.problems.sort(key=lambda problem: (problem.where, problem.kind, problem.detail))
         return report
+
+    def _authorization(self, url: str) -> str | None:
+        return self.reader.authorization(url, self.index_url) if self.reader else None
 
     def _root(self, pool: ThreadPoolExecutor, problems: list[Problem]) -> frozenset[NormalizedName]:
         """The projects the root pages list, in either format."""
@@ -517,7 +568,7 @@ class Verifier:
 
     def _read(self, url: str, accept: str, problems: list[Problem]) -> bytes | None:
         try:
-            return fetch(url, accept, _read_all, self.retry)
+            return fetch(url, accept, _read_all, self.retry, self._authorization(url))
         except Missing as error:
             problems.append(Problem(ProblemKind.PAGE_MISSING, url, f"not there ({error})"))
         except Unreachable as error:
@@ -526,7 +577,9 @@ class Verifier:
 
     def _file(self, claim: FileClaim) -> tuple[list[Problem], int]:
         try:
-            size, sha256 = fetch(claim.url, "*/*", _digest, self.retry)
+            size, sha256 = fetch(
+                claim.url, "*/*", _digest, self.retry, self._authorization(claim.url)
+            )
         except Missing as error:
             detail = f"linked from its project page but not there ({error})"
             return [Problem(ProblemKind.FILE_MISSING, claim.url, detail)], 0
@@ -544,7 +597,7 @@ class Verifier:
     def _metadata(self, claim: FileClaim) -> tuple[list[Problem], int]:
         url = claim.url + layout.METADATA_SUFFIX
         try:
-            size, sha256 = fetch(url, "*/*", _digest, self.retry)
+            size, sha256 = fetch(url, "*/*", _digest, self.retry, self._authorization(url))
         except Missing as error:
             detail = f"the page advertises core metadata for {claim.filename} ({error})"
             return [Problem(ProblemKind.METADATA_MISSING, url, detail)], 0
@@ -615,7 +668,9 @@ def open_verifier(repository: str | None, env: Mapping[str, str]) -> Verifier:
     url = repository_url(repository, env)
     scheme = urlparse(url).scheme
     if scheme in {"http", "https"}:
-        return Verifier(url if url.endswith("/") else url + "/")
+        return Verifier(
+            url if url.endswith("/") else url + "/", reader=ReaderCredentials.from_env(env)
+        )
     if scheme != "s3":
         parent, _, last = url.rstrip("/").rpartition("/")
         if last == layout.SIMPLE.rstrip("/") and parent:

@@ -6,6 +6,7 @@ the viewer-request function on every request, with the store `pulumi up` would w
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import uuid
 import venv
@@ -20,10 +21,12 @@ from private_pypi.demo import isolated_pip_environment
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import S3Settings, S3Storage
+from private_pypi.verify import ReaderCredentials
 from tests.conftest import REGION, public_read_policy
 from tests.edge_emulator import EdgeEmulator, edge_in_front_of
 from tests.edge_runtime import EdgeFunction
 from tests.installers import run_python, uv_binary
+from tests.invoking import error_line, invoke
 
 READER, TOKEN = "ci", "Q7hYx2bTmV9kLp3RzW8nJc4sFd6GaE1u"
 HELLO = "import acme_hello, acme_greeting; print(acme_greeting.greet('CI'))"
@@ -214,3 +217,51 @@ def test_a_project_the_private_index_lacks_comes_from_the_next_index(split_index
     )
     assert installed.returncode == 0, installed.stderr
     assert run_python(python, HELLO) == GREETING
+
+
+# --- invoke verify as a reader ------------------------------------------------------------
+
+READER_ENV = {"PRIVATE_PYPI_USERNAME": READER, "PRIVATE_PYPI_TOKEN": TOKEN}
+
+
+def test_invoke_verify_reads_a_private_index_as_a_reader(edge):
+    checked = invoke("verify", "--repository", edge.index_url, env=READER_ENV)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert TOKEN not in checked.stdout + checked.stderr
+    statuses = {status for _, status in edge.answers}
+    assert statuses == {200}, edge.answers  # pages, files and metadata, all let in
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {**READER_ENV, "PRIVATE_PYPI_TOKEN": "x" * 32}],
+    ids=["no-credentials", "wrong-token"],
+)
+def test_invoke_verify_without_a_readers_token_says_which_variables_to_set(edge, env):
+    line = error_line(invoke("verify", "--repository", edge.index_url, env=env))
+
+    assert "HTTP 401" in line and "PRIVATE_PYPI_USERNAME" in line and "PRIVATE_PYPI_TOKEN" in line
+    assert TOKEN not in line
+
+
+def test_a_username_without_a_token_is_one_clear_error(edge):
+    env = {"PRIVATE_PYPI_USERNAME": READER}
+    line = error_line(invoke("verify", "--repository", edge.index_url, env=env))
+
+    assert "PRIVATE_PYPI_TOKEN is not set" in line
+
+
+def test_the_token_goes_only_to_the_index_origin():
+    reader = ReaderCredentials(READER, TOKEN)
+    index = "https://packages.acme.dev/simple/"
+
+    expected = "Basic " + base64.b64encode(f"{READER}:{TOKEN}".encode()).decode()
+    assert reader.authorization(index + "acme-hello/", index) == expected
+    for elsewhere in (
+        "https://files.example.com/acme_hello-1.0.0.whl",
+        "http://packages.acme.dev/simple/acme-hello/",
+        "https://packages.acme.dev:8443/simple/",
+        "https://packages.acme.dev.evil.example/simple/",
+    ):
+        assert reader.authorization(elsewhere, index) is None, elsewhere
