@@ -29,6 +29,8 @@ from tests.installers import run_python, uv_binary
 from tests.invoking import error_line, invoke
 
 READER, TOKEN = "ci", "Q7hYx2bTmV9kLp3RzW8nJc4sFd6GaE1u"
+# The variables a reader's GitHub secrets become in a workflow; verify reads the same.
+READER_ENV = {"PRIVATE_PYPI_USERNAME": READER, "PRIVATE_PYPI_TOKEN": TOKEN}
 HELLO = "import acme_hello, acme_greeting; print(acme_greeting.greet('CI'))"
 GREETING = "Hello, CI, from the private index!"
 
@@ -115,6 +117,14 @@ def new_venv(directory: Path, *, with_pip: bool) -> Path:
     return directory / "bin" / "python"
 
 
+def write_requirements(directory: Path, index_url: str) -> Path:
+    """A requirements.txt whose index URL takes the reader from the environment."""
+    url = index_url.replace("http://", "http://${PRIVATE_PYPI_USERNAME}:${PRIVATE_PYPI_TOKEN}@")
+    requirements = directory / "requirements.txt"
+    requirements.write_text(f"--index-url {url}\nacme-hello==1.0.0\n")
+    return requirements
+
+
 def assert_refused(edge: EdgeEmulator, result: subprocess.CompletedProcess[str]) -> None:
     """The install failed with a message, and the edge gave it nothing but 401s."""
     output = result.stdout + result.stderr
@@ -145,6 +155,11 @@ def test_pip_is_refused_without_a_token_then_installs_with_one(edge, tmp_path):
     )
     assert "Would install acme-greeting-1.0.0 acme-hello-1.0.0" in resolved.stdout, resolved.stderr
 
+    # requirements.txt naming the credentials by variable, as the README shows.
+    requirements = write_requirements(tmp_path, edge.index_url)
+    resolved = pip(python, "--dry-run", "-r", str(requirements), **READER_ENV)
+    assert "Would install acme-greeting-1.0.0 acme-hello-1.0.0" in resolved.stdout, resolved.stderr
+
     # Credentials in the URL: pip sends them to that host, for pages and files alike.
     installed = pip(python, "--index-url", with_credentials(edge.index_url), "acme-hello")
     assert installed.returncode == 0, installed.stderr
@@ -172,6 +187,12 @@ def test_uv_is_refused_without_a_token_then_installs_with_the_index_variables(ed
     installed = uv_pip(
         python, *index, "acme-hello", UV_INDEX_ACME_USERNAME=READER, UV_INDEX_ACME_PASSWORD=TOKEN
     )
+    assert installed.returncode == 0, installed.stderr
+    assert run_python(python, HELLO) == GREETING
+
+    python = new_venv(tmp_path / "requirements-venv", with_pip=False)
+    requirements = write_requirements(tmp_path, edge.index_url)
+    installed = uv_pip(python, "--no-config", "-r", str(requirements), **READER_ENV)
     assert installed.returncode == 0, installed.stderr
     assert run_python(python, HELLO) == GREETING
 
@@ -220,8 +241,6 @@ def test_a_project_the_private_index_lacks_comes_from_the_next_index(split_index
 
 
 # --- invoke verify as a reader ------------------------------------------------------------
-
-READER_ENV = {"PRIVATE_PYPI_USERNAME": READER, "PRIVATE_PYPI_TOKEN": TOKEN}
 
 
 def test_invoke_verify_reads_a_private_index_as_a_reader(edge):
