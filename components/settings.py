@@ -86,7 +86,7 @@ class Access(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Reader:
-    """A reader of a private index: a name, a token, and optionally a repository to hold them."""
+    """A reader of a private index: its name (the username), and the repository for its token."""
 
     name: str
     github_repository: GitHubRepository | None = None
