@@ -531,6 +531,52 @@ def test_the_standins_hash_and_decode_as_the_runtime_does():
     function.close()
 
 
+def hostile_authorizations(count=300, seed=7235):
+    """Near misses of the good header, and junk: every one must be refused, none may throw."""
+    rng = random.Random(seed)
+    pieces = [READER, TOKEN, ":", "=", " ", "\t", "é", "\x00", "Basic ", "basic", "%3A", "+/"]
+    for _ in range(count):
+        kind = rng.randrange(3)
+        if kind == 0:  # the good header with one character changed, dropped or added
+            chars = list(GOOD)
+            at = rng.randrange(len("Basic "), len(chars))
+            op = rng.randrange(3)
+            if op == 0:
+                chars[at] = rng.choice([c for c in "A/+=9z" if c != chars[at]])
+            elif op == 1:
+                del chars[at]
+            else:
+                chars.insert(at, rng.choice("A/+=9z"))
+            yield "".join(chars)
+        elif kind == 1:  # random bytes, properly encoded
+            raw = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 150)))
+            yield basic(raw)
+        else:  # junk assembled from the credential's own parts
+            yield "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+
+
+def decodes_to_the_good_credential(header):
+    """Other spellings of the same credential: no padding, unused low bits, spacing."""
+    scheme, _, encoded = header.partition(" ")
+    encoded = encoded.strip()
+    if scheme.lower() != "basic" or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", encoded):
+        return False
+    data = encoded.rstrip("=")
+    data += "=" * (-len(data) % 4)
+    try:
+        return base64.b64decode(data) == f"{READER}:{TOKEN}".encode()
+    except ValueError:
+        return False
+
+
+def test_near_misses_and_junk_are_refused_and_never_throw(private_v8):
+    for authorization in hostile_authorizations():
+        if decodes_to_the_good_credential(authorization):
+            continue
+        result = private_v8(make_event("/simple/foo/", PIP_ACCEPT, authorization=authorization))
+        assert is_refusal(result), authorization
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_with_its_real_crypto_and_buffer_agrees_with_v8(private_v8):
     events = [
@@ -538,7 +584,7 @@ def test_node_with_its_real_crypto_and_buffer_agrees_with_v8(private_v8):
         for uri in ("/simple/", "/simple/Foo", "/simple/foo/foo-1.0.tar.gz")
         for accept in (PIP_ACCEPT, None)
         for authorization in [pytest.param(GOOD), *REFUSED]
-    ]
+    ] + [make_event("/simple/", None, authorization=a) for a in hostile_authorizations(100)]
     assert run_in_node(private=True, store=STORE, events=events) == [
         private_v8(event) for event in events
     ]
