@@ -16,6 +16,8 @@ from components import (
     Settings,
 )
 from components.deployer import ACCESS_KEY_ID_OUTPUT, SECRET_ACCESS_KEY_OUTPUT
+from components.readers import IndexReaders, IndexReadersArgs
+from components.settings import Access
 
 settings = Settings.from_config(
     pulumi.Config(), pulumi.get_stack(), region=pulumi.Config("aws").get("region")
@@ -27,6 +29,7 @@ repository_args = PackageRepositoryArgs(
     protect=settings.protect_bucket,
 )
 domain: PackageDomain | None = None
+readers: IndexReaders | None = None
 if settings.serves_through_cloudfront:
     # The bucket policy names the distribution, and the distribution reads the bucket:
     # the policy takes the distribution's ARN as a deferred output, resolved right after.
@@ -34,14 +37,29 @@ if settings.serves_through_cloudfront:
     repository = PackageRepository(
         "packages", replace(repository_args, reader_distribution_arn=distribution_arn)
     )
+    # Private reads (Settings requires CloudFront): the function reads the readers' store,
+    # and their GitHub secrets hold the index URL, which is deferred the same way.
+    reader_index_url, resolve_reader_index_url = pulumi.deferred_output()
+    if settings.access is Access.PRIVATE:
+        readers = IndexReaders(
+            "readers",
+            IndexReadersArgs(
+                store_name=settings.bucket_name,
+                readers=settings.readers,
+                index_url=reader_index_url,
+                rotation_trigger=settings.key_rotation.trigger(datetime.now(UTC)),
+            ),
+        )
     domain = PackageDomain(
         "cdn",
         PackageDomainArgs(
             bucket_regional_domain_name=repository.bucket.bucket_regional_domain_name,
             custom_domain=settings.custom_domain,
+            reader_store_arn=readers.store.arn if readers is not None else None,
         ),
     )
     resolve_distribution_arn(domain.distribution.arn)
+    resolve_reader_index_url(domain.index_url)
 else:
     repository = PackageRepository("packages", repository_args)
 bucket_name = repository.bucket.bucket
@@ -89,3 +107,5 @@ if domain is not None:
         pulumi.export("domainUrl", domain.domain_url)
 if settings.github_repository is None:
     pulumi.export("githubSecretsByHand", deployer.secrets_by_hand())
+if readers is not None:
+    pulumi.export("readerTokens", readers.reader_tokens)

@@ -3,6 +3,7 @@
 PackageRepository  the S3 bucket and who may read it (repository.py)
 PackageDomain      CloudFront, and optionally a custom domain with its certificate (domain.py)
 Deployer           the IAM user CI publishes with, its rotating key, GitHub secrets (deployer.py)
+IndexReaders       a private index's readers: tokens, their hashes at the edge, secrets (readers.py)
 Settings           the stack configuration, checked before anything is declared (settings.py)
 policies           the access policy documents, as pure functions (policies.py)
 """

@@ -23,12 +23,25 @@ CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 # CloudFront reads certificates only from ACM in this region.
 CERTIFICATE_REGION = "us-east-1"
 ORIGIN_ID = "package-bucket"
+# The one line in which a private stack's copy of the function differs.
+PUBLIC_ACCESS = "const ACCESS = 'public';"
+PRIVATE_ACCESS = "const ACCESS = 'private';"
+
+
+def viewer_request_code(*, private: bool) -> str:
+    """The function's code; a private stack's copy refuses requests without a reader's token."""
+    code = VIEWER_REQUEST_CODE.read_text(encoding="utf-8")
+    if code.count(PUBLIC_ACCESS) != 1:
+        raise ValueError(f"{VIEWER_REQUEST_CODE} must declare {PUBLIC_ACCESS!r} exactly once")
+    return code.replace(PUBLIC_ACCESS, PRIVATE_ACCESS) if private else code
 
 
 @dataclass(frozen=True)
 class PackageDomainArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     custom_domain: CustomDomain | None = None
+    # Private reads when set: the KeyValueStore of reader token hashes the function checks.
+    reader_store_arn: pulumi.Input[str] | None = None
 
 
 class PackageDomain(pulumi.ComponentResource):
@@ -63,9 +76,12 @@ class PackageDomain(pulumi.ComponentResource):
         simple_index = aws.cloudfront.Function(
             f"{name}-simple-index",
             runtime="cloudfront-js-2.0",
-            code=VIEWER_REQUEST_CODE.read_text(),
+            code=viewer_request_code(private=args.reader_store_arn is not None),
             comment="Serves index.html or index.json under /simple/ by the Accept header",
             publish=True,
+            key_value_store_associations=(
+                [args.reader_store_arn] if args.reader_store_arn is not None else None
+            ),
             opts=child,
         )
         self.distribution = aws.cloudfront.Distribution(

@@ -6,6 +6,7 @@ A bad value raises InvalidSetting, whose message names the key and how to fix it
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ _CLOUDFRONT_CERTIFICATE_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[\w-]+$"
 )
 _SECONDS_PER_DAY = 86_400
+# A reader's name is its Basic-auth username and its key in CloudFront's KeyValueStore
+# (keys up to 512 bytes). No ':' (RFC 7617 usernames), nothing a URL or .netrc must escape.
+_READER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+_READER_KEYS = frozenset({"name", "githubRepository"})
 DEFAULT_KEY_ROTATION_DAYS = 90  # as in Pulumi.yaml
 
 
@@ -72,6 +77,21 @@ class KeyRotation:
         return f"{self.token}/{epoch}"
 
 
+class Access(enum.StrEnum):
+    """Who may read the index: anyone, or only the configured readers (behind CloudFront)."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A reader of a private index: its name (the username), and the repository for its token."""
+
+    name: str
+    github_repository: GitHubRepository | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     project_name: str
@@ -83,6 +103,8 @@ class Settings:
     key_rotation: KeyRotation
     force_destroy: bool
     protect_bucket: bool
+    access: Access = Access.PUBLIC
+    readers: tuple[Reader, ...] = ()
 
     @property
     def bucket_name(self) -> str:
@@ -122,8 +144,11 @@ class Settings:
             ),
             force_destroy=config.get_bool("forceDestroy") or False,
             protect_bucket=stack == "production",
+            access=_access(config),
+            readers=_readers(config),
         )
         _check_user_name(settings.deployer_name)
+        _check_private_reads(settings)
         return settings
 
 
@@ -200,18 +225,26 @@ def _check_domain_name(name: str) -> None:
         )
 
 
+def _as_github_repository(value: str) -> GitHubRepository | None:
+    """`owner/name` as a repository, or None if it is not one."""
+    owner, _, name = value.partition("/")
+    if not (_GITHUB_OWNER.match(owner) and _GITHUB_NAME.match(name)) or name in (".", ".."):
+        return None
+    return GitHubRepository(owner, name)
+
+
 def _github_repository(value: str | None) -> GitHubRepository | None:
     if value is None:
         return None
-    owner, _, name = value.partition("/")
-    if not (_GITHUB_OWNER.match(owner) and _GITHUB_NAME.match(name)) or name in (".", ".."):
+    repository = _as_github_repository(value)
+    if repository is None:
         raise InvalidSetting(
             "githubRepository",
             f"{value!r} is not of the form owner/name",
             "Run `pulumi config set githubRepository my-org/my-repo`, "
             "or `pulumi config rm githubRepository` to set the secrets by hand",
         )
-    return GitHubRepository(owner, name)
+    return repository
 
 
 def _check_bucket_name(project_name: str, environment: str, *, environment_key: str) -> None:
@@ -249,4 +282,101 @@ def _check_user_name(user: str) -> None:
             "projectName",
             f"makes the IAM user name {user!r} {len(user)} characters long, over IAM's 64",
             "Choose a shorter projectName or environment",
+        )
+
+
+def _access(config: pulumi.Config) -> Access:
+    value = _optional(config, "access") or Access.PUBLIC
+    try:
+        return Access(value)
+    except ValueError:
+        raise InvalidSetting(
+            "access",
+            f"{value!r} is neither public nor private",
+            "Run `pulumi config set access private` (readers need a token) "
+            "or `pulumi config set access public`",
+        ) from None
+
+
+def _readers(config: pulumi.Config) -> tuple[Reader, ...]:
+    """`readers`: a list of {name, githubRepository?}, set with `pulumi config set --path`."""
+    example = "Run `pulumi config set --path 'readers[0].name' ci`"
+    try:
+        value = config.get_object("readers")
+    except pulumi.ConfigTypeError:
+        raise InvalidSetting("readers", "is not a list", example) from None
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, list):
+        raise InvalidSetting("readers", "is not a list of {name, githubRepository}", example)
+    readers: list[Reader] = []
+    owners: dict[GitHubRepository, str] = {}
+    for position, entry in enumerate(value):
+        key = f"readers[{position}]"
+        reader = _reader(entry, key)
+        if any(reader.name == earlier.name for earlier in readers):
+            raise InvalidSetting(
+                f"{key}.name", f"{reader.name!r} is named twice", "Give every reader its own name"
+            )
+        repository = reader.github_repository
+        if repository is not None and repository in owners:
+            raise InvalidSetting(
+                f"{key}.githubRepository",
+                f"{repository.owner}/{repository.name} already holds reader "
+                f"{owners[repository]!r}'s secrets, and they have the same names",
+                "Give each repository at most one reader",
+            )
+        if repository is not None:
+            owners[repository] = reader.name
+        readers.append(reader)
+    return tuple(readers)
+
+
+def _reader(entry: object, key: str) -> Reader:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise InvalidSetting(
+            f"{key}.name", "is not set", f"Run `pulumi config set --path '{key}.name' ci`"
+        )
+    unknown = sorted(set(entry) - _READER_KEYS)
+    if unknown:
+        raise InvalidSetting(
+            f"{key}.{unknown[0]}",
+            "is not a reader setting (a reader has a name and a githubRepository)",
+            f"Run `pulumi config rm --path '{key}.{unknown[0]}'`",
+        )
+    name = entry["name"]
+    if not _READER_NAME.match(name):
+        raise InvalidSetting(
+            f"{key}.name",
+            f"{name!r} is not a reader name: it becomes the username readers send",
+            "Use 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending "
+            f"with a letter or digit, e.g. `pulumi config set --path '{key}.name' ci`",
+        )
+    value = entry.get("githubRepository")
+    if value is None or value == "":
+        return Reader(name)
+    repository = _as_github_repository(value) if isinstance(value, str) else None
+    if repository is None:
+        raise InvalidSetting(
+            f"{key}.githubRepository",
+            f"{value!r} is not of the form owner/name",
+            f"Run `pulumi config set --path '{key}.githubRepository' my-org/my-repo`, "
+            f"or `pulumi config rm --path '{key}.githubRepository'`",
+        )
+    return Reader(name, repository)
+
+
+def _check_private_reads(settings: Settings) -> None:
+    if settings.access is Access.PRIVATE and not settings.serves_through_cloudfront:
+        raise InvalidSetting(
+            "access",
+            "private reads are checked by CloudFront, and neither cdn nor domainName is set",
+            "Run `pulumi config set cdn true` (or set domainName), "
+            "or `pulumi config set access public`",
+        )
+    if settings.readers and settings.access is Access.PUBLIC:
+        raise InvalidSetting(
+            "readers",
+            "are only used by a private index, and access is public",
+            "Run `pulumi config set access private`, or `pulumi config rm readers`",
         )

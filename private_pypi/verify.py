@@ -8,10 +8,14 @@ its project page, a yank marker that the page does not show.
 
 `invoke reindex` rebuilds the pages from what is stored, so it repairs every problem
 verify finds on a page; a file whose bytes are gone it can only take off the page.
+
+A private index is the exception: verify reads it as the reader that PRIVATE_PYPI_USERNAME
+and PRIVATE_PYPI_TOKEN name, and sends those to the index's own origin only.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import json
@@ -36,7 +40,7 @@ from pypi_simple import (
 
 from . import layout
 from .console import human_size
-from .errors import PublishError
+from .errors import ConfigurationError, PublishError
 from .storage import Storage, open_storage, repository_url
 
 T = TypeVar("T")
@@ -48,6 +52,9 @@ MISSING_STATUSES = frozenset({403, 404, 410})
 HTML_ACCEPT = "text/html"
 USER_AGENT = "private-pypi-verify"
 SHA256_LENGTH = 64
+# A private index's reader, named as the GitHub secrets `pulumi up` writes for one.
+READER_USERNAME_VARIABLE = "PRIVATE_PYPI_USERNAME"
+READER_TOKEN_VARIABLE = "PRIVATE_PYPI_TOKEN"
 
 
 class VerifyError(PublishError):
@@ -135,14 +142,49 @@ class _Body(Protocol):
     def close(self) -> None: ...
 
 
-def fetch(url: str, accept: str, consume: Callable[[_Body], T], retry: Retry = Retry()) -> T:
+@dataclass(frozen=True)
+class ReaderCredentials:
+    """A reader of a private index: sent as Basic credentials, to the index's origin only."""
+
+    username: str
+    token: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReaderCredentials | None:
+        username, token = env.get(READER_USERNAME_VARIABLE), env.get(READER_TOKEN_VARIABLE)
+        if not username and not token:
+            return None
+        if not (username and token):
+            missing = READER_TOKEN_VARIABLE if username else READER_USERNAME_VARIABLE
+            raise ConfigurationError(
+                f"{missing} is not set: a private index's reader needs both "
+                f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE}"
+            )
+        return cls(username, token)
+
+    def authorization(self, url: str, index_url: str) -> str | None:
+        """The Authorization header for `url`: none for a URL outside the index's origin."""
+        target, index = urlparse(url), urlparse(index_url)
+        if (target.scheme, target.netloc) != (index.scheme, index.netloc):
+            return None
+        pair = f"{self.username}:{self.token}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def fetch(
+    url: str,
+    accept: str,
+    consume: Callable[[_Body], T],
+    retry: Retry = Retry(),
+    authorization: str | None = None,
+) -> T:
     """Hand the body at `url` to `consume` as a stream; retry what may be transient."""
     failure = ""
     for attempt in range(retry.attempts):
         if attempt:
             time.sleep(retry.delay(attempt))
         try:
-            body = _connect(url, accept)
+            body = _connect(url, accept, authorization)
             try:
                 return consume(body)
             finally:
@@ -152,7 +194,7 @@ def fetch(url: str, accept: str, consume: Callable[[_Body], T], retry: Retry = R
     raise Unreachable(f"{failure} (after {retry.attempts} attempt(s))")
 
 
-def _connect(url: str, accept: str) -> _Body:
+def _connect(url: str, accept: str, authorization: str | None = None) -> _Body:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         path = Path(url2pathname(parsed.path))
@@ -165,12 +207,20 @@ def _connect(url: str, accept: str) -> _Body:
         except OSError as error:
             raise Unreachable(error.strerror or str(error)) from None
     request = Request(url, headers={"Accept": accept, "User-Agent": USER_AGENT})
+    if authorization is not None:
+        request.add_unredirected_header("Authorization", authorization)
     try:
         return urlopen(request, timeout=TIMEOUT)
     except HTTPError as error:
         error.close()
         if error.code in MISSING_STATUSES:
             raise Missing(f"HTTP {error.code}") from None
+        if error.code == 401:
+            raise Unreachable(
+                "HTTP 401: the index is private; set "
+                f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE} to a reader's name "
+                "and token (a wrong or revoked token is refused too)"
+            ) from None
         if error.code < 500:
             raise Unreachable(_reason(error)) from None
         raise
@@ -402,6 +452,7 @@ class Verifier:
     storage: Storage | None = None
     workers: int = 16
     retry: Retry = Retry()
+    reader: ReaderCredentials | None = None
 
     def run(self) -> VerifyReport:
         report = VerifyReport(self.index_url)
@@ -436,6 +487,9 @@ class Verifier:
         _explain_missing_root(report, stored if self.storage is not None else None)
         report.problems.sort(key=lambda problem: (problem.where, problem.kind, problem.detail))
         return report
+
+    def _authorization(self, url: str) -> str | None:
+        return self.reader.authorization(url, self.index_url) if self.reader else None
 
     def _root(self, pool: ThreadPoolExecutor, problems: list[Problem]) -> frozenset[NormalizedName]:
         """The projects the root pages list, in either format."""
@@ -524,7 +578,7 @@ class Verifier:
 
     def _read(self, url: str, accept: str, problems: list[Problem]) -> bytes | None:
         try:
-            return fetch(url, accept, _read_all, self.retry)
+            return fetch(url, accept, _read_all, self.retry, self._authorization(url))
         except Missing as error:
             problems.append(Problem(ProblemKind.PAGE_MISSING, url, f"not there ({error})"))
         except Unreachable as error:
@@ -533,7 +587,9 @@ class Verifier:
 
     def _file(self, claim: FileClaim) -> tuple[list[Problem], int]:
         try:
-            size, sha256 = fetch(claim.url, "*/*", _digest, self.retry)
+            size, sha256 = fetch(
+                claim.url, "*/*", _digest, self.retry, self._authorization(claim.url)
+            )
         except Missing as error:
             detail = f"linked from its project page but not there ({error})"
             return [Problem(ProblemKind.FILE_MISSING, claim.url, detail)], 0
@@ -551,7 +607,7 @@ class Verifier:
     def _metadata(self, claim: FileClaim) -> tuple[list[Problem], int]:
         url = claim.url + layout.METADATA_SUFFIX
         try:
-            size, sha256 = fetch(url, "*/*", _digest, self.retry)
+            size, sha256 = fetch(url, "*/*", _digest, self.retry, self._authorization(url))
         except Missing as error:
             detail = f"the page advertises core metadata for {claim.filename} ({error})"
             return [Problem(ProblemKind.METADATA_MISSING, url, detail)], 0
@@ -622,7 +678,9 @@ def open_verifier(repository: str | None, env: Mapping[str, str]) -> Verifier:
     url = repository_url(repository, env)
     scheme = urlparse(url).scheme
     if scheme in {"http", "https"}:
-        return Verifier(url if url.endswith("/") else url + "/")
+        return Verifier(
+            url if url.endswith("/") else url + "/", reader=ReaderCredentials.from_env(env)
+        )
     if scheme != "s3":
         parent, _, last = url.rstrip("/").rpartition("/")
         if last == layout.SIMPLE.rstrip("/") and parent:

@@ -1,20 +1,19 @@
 """The CloudFront Function in components/edge/simple_index.js, run in real JavaScript engines.
 
 V8 through mini-racer runs every case; Node, when present, runs them all again in one
-subprocess and must agree. Both evaluate the file in strict mode, as CloudFront does.
-Events have the shape of CloudFront's viewer-request events (lowercase header names,
-`{value, multiValue}` entries) and carry the Accept headers that real clients send.
+subprocess and must agree. Both evaluate the file in strict mode, as CloudFront does
+(tests/edge_runtime.py). Events have the shape of CloudFront's viewer-request events
+(lowercase header names, `{value, multiValue}` entries) and carry the Accept headers that
+real clients send. A private stack's copy runs with a KeyValueStore stand-in.
 """
 
-import json
+import base64
+import hashlib
 import random
 import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
-from py_mini_racer import MiniRacer
 from pypi_simple import (
     ACCEPT_ANY,
     ACCEPT_HTML_ONLY,
@@ -23,9 +22,8 @@ from pypi_simple import (
     ACCEPT_JSON_PREFERRED,
 )
 
-FUNCTION = Path(__file__).resolve().parents[1] / "components" / "edge" / "simple_index.js"
-SOURCE = FUNCTION.read_text(encoding="utf-8")
-STRICT_SOURCE = '"use strict";\n' + SOURCE
+from components.readers import token_digest
+from tests.edge_runtime import IMPORTS, SOURCE, EdgeFunction, run_in_node
 
 # pip: pypa/pip, src/pip/_internal/index/collector.py, _get_simple_response() (pip >= 22.2,
 # where PEP 691 support landed); pip's own tests/unit/test_collector.py (commit b9fcd554)
@@ -59,10 +57,12 @@ JAVA_ACCEPT = "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"
 JSON = "application/vnd.pypi.simple.v1+json"
 
 
-def make_event(uri, accept=None, querystring=None):
+def make_event(uri, accept=None, querystring=None, authorization=None):
     headers = {"host": {"value": "pypi.example.com"}, "user-agent": {"value": "pytest"}}
     if accept is not None:
         headers["accept"] = {"value": accept}
+    if authorization is not None:
+        headers["authorization"] = {"value": authorization}
     return {
         "version": "1.0",
         "context": {"eventType": "viewer-request", "distributionId": "EDFDVBD6EXAMPLE"},
@@ -86,14 +86,13 @@ def served(result):
 
 @pytest.fixture(scope="module")
 def v8():
-    ctx = MiniRacer()
-    ctx.eval(STRICT_SOURCE)
-    yield ctx
-    ctx.close()
+    function = EdgeFunction(private=False)
+    yield function
+    function.close()
 
 
 def run(v8, event):
-    return v8.call("handler", event, timeout_sec=5)
+    return v8(event)
 
 
 def edge(v8, uri, accept=None, querystring=None):
@@ -356,20 +355,15 @@ def test_odd_paths_never_leave_simple(v8):
 
 
 def test_the_file_fits_cloudfront_functions():
-    # CloudFront Functions: 10 KB per function; no modules or Node APIs in its runtime.
-    assert len(SOURCE.encode("utf-8")) < 10 * 1024
-    assert re.search(r"^function handler\(event\)", SOURCE, re.MULTILINE)
-    for forbidden in ("require(", "module.exports", "process.", "Buffer", "setTimeout"):
+    # CloudFront Functions: 10 KB per function; of modules only the runtime's own.
+    for private in (False, True):
+        code = EdgeFunction(private=private).code
+        assert len(code.encode("utf-8")) < 10 * 1024
+    assert re.search(r"^async function handler\(event\)", SOURCE, re.MULTILINE)
+    for forbidden in ("require(", "module.exports", "process.", "setTimeout", "eval("):
         assert forbidden not in SOURCE, forbidden
-    assert not re.search(r"^\s*(import|export)\b", SOURCE, re.MULTILINE)
-
-
-NODE_DRIVER = """
-const vm = require('vm');
-const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-const handler = vm.runInNewContext(input.source + '\\n;handler', {});
-process.stdout.write(JSON.stringify(input.events.map((e) => handler(e))));
-"""
+    imports = re.findall(r"^\s*(?:import|export)\b.*$", SOURCE, re.MULTILINE)
+    assert "".join(line + "\n" for line in imports) == IMPORTS
 
 
 def all_events():
@@ -385,12 +379,212 @@ def all_events():
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_agrees_with_v8(v8):
     events = list(all_events())
-    out = subprocess.run(
-        ["node", "-e", NODE_DRIVER],
-        input=json.dumps({"source": STRICT_SOURCE, "events": events}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    assert run_in_node(private=False, store={}, events=events) == [run(v8, e) for e in events]
+
+
+# --- Private reads: a reader's Basic credentials, checked against the KeyValueStore -------
+
+READER = "ci"
+TOKEN = "Q7hYx2bTmV9kLp3RzW8nJc4sFd6GaE1u"  # 32 alphanumerics, as readers.py makes them
+OTHER_READER, OTHER_TOKEN = "laptop", "a" * 32
+STORE = {READER: token_digest(TOKEN), OTHER_READER: token_digest(OTHER_TOKEN)}
+
+
+def basic(user_pass: str | bytes) -> str:
+    raw = user_pass.encode() if isinstance(user_pass, str) else user_pass
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+GOOD = basic(f"{READER}:{TOKEN}")
+REFUSED = [
+    pytest.param(None, id="missing"),
+    pytest.param(basic(f"{READER}:{TOKEN[:-1]}x"), id="wrong-last-character"),
+    pytest.param(basic(f"{READER}:{OTHER_TOKEN}"), id="another-readers-token"),
+    pytest.param(basic(f"nobody:{TOKEN}"), id="unknown-reader"),
+    pytest.param(basic(f"{READER}:"), id="empty-token"),
+    pytest.param(basic(f"{READER.upper()}:{TOKEN}"), id="name-case-matters"),
+    pytest.param(basic(f":{TOKEN}"), id="empty-name"),
+    pytest.param(basic(TOKEN), id="no-colon"),
+    pytest.param(basic(f"{READER}:{TOKEN}\n"), id="trailing-newline-in-token"),
+    pytest.param(basic(b"c\xffi:" + TOKEN.encode()), id="not-utf8"),
+    pytest.param("", id="empty-header"),
+    pytest.param("Basic", id="scheme-only"),
+    pytest.param("Basic !!!notbase64!!!", id="malformed-base64"),
+    pytest.param(f"Bearer {TOKEN}", id="other-scheme"),
+    pytest.param(f"{READER}:{TOKEN}", id="unencoded"),
+    pytest.param(GOOD.replace("Basic ", "Basic  ") + "A" * 200, id="oversized"),
+    pytest.param(basic(f"{READER}:{TOKEN}" + "x" * 300), id="oversized-token"),
+    pytest.param(basic(f"{'r' * 600}:{TOKEN}"), id="name-over-the-kvs-key-limit"),
+]
+
+
+@pytest.fixture(scope="module")
+def private_v8():
+    function = EdgeFunction(private=True, store=STORE)
+    yield function
+    function.close()
+
+
+def is_refusal(result):
+    return result == {
+        "statusCode": 401,
+        "statusDescription": "Unauthorized",
+        "headers": {"www-authenticate": {"value": 'Basic realm="private-pypi", charset="UTF-8"'}},
+    }
+
+
+@pytest.mark.parametrize("authorization", REFUSED)
+@pytest.mark.parametrize(
+    "uri", ["/simple/", "/simple/foo/", "/simple/Foo", "/simple/foo/foo-1.0.tar.gz", "/x"]
+)
+def test_without_a_readers_credential_every_path_is_refused(private_v8, uri, authorization):
+    assert is_refusal(private_v8(make_event(uri, PIP_ACCEPT, authorization=authorization)))
+
+
+@pytest.mark.parametrize(("uri", "expected"), ROUTES)
+def test_a_reader_gets_exactly_what_a_public_index_serves(v8, private_v8, uri, expected):
+    # Pages, files, redirects and negotiation are the public function's, to the byte.
+    for accept in (PIP_ACCEPT, FIREFOX_ACCEPT):
+        event = make_event(uri, accept, {"a": {"value": "1"}})
+        public = run(v8, event)
+        event["request"]["headers"]["authorization"] = {"value": GOOD}
+        assert private_v8(event) == public
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [GOOD, GOOD.replace("Basic ", "basic "), GOOD.replace("Basic ", "BASIC  ") + "  "],
+    ids=["canonical", "lowercase-scheme", "spaced"],
+)
+def test_the_scheme_is_case_insensitive_and_spaces_are_tolerated(private_v8, authorization):
+    # RFC 7617: the scheme name is case-insensitive.
+    result = private_v8(make_event("/simple/foo/", PIP_ACCEPT, authorization=authorization))
+    assert result["uri"] == "/simple/foo/index.json"
+
+
+def test_every_reader_in_the_store_is_let_in_and_no_one_else(private_v8):
+    for reader, token in ((READER, TOKEN), (OTHER_READER, OTHER_TOKEN)):
+        event = make_event("/simple/", None, authorization=basic(f"{reader}:{token}"))
+        assert private_v8(event)["uri"] == "/simple/index.html"
+
+
+def test_the_credential_never_reaches_the_origin_or_a_response(private_v8):
+    for uri in ("/simple/foo/", "/simple/Foo_Bar", "/simple/foo/foo-1.0.tar.gz"):
+        for authorization in (GOOD, basic(f"{READER}:{TOKEN[:-1]}x")):
+            event = make_event(uri, UV_ACCEPT, {"q": {"value": "1"}}, authorization)
+            result = repr(private_v8(event))
+            for secret in (TOKEN, TOKEN[:-1], authorization.removeprefix("Basic ")):
+                assert secret not in result
+    passed = private_v8(make_event("/simple/foo/", UV_ACCEPT, authorization=GOOD))
+    assert "authorization" not in passed["headers"]
+
+
+def test_revoking_a_reader_refuses_its_next_request():
+    # The store is read on every request: removing the key is the whole revocation.
+    function = EdgeFunction(private=True, store=STORE)
+    event = make_event("/simple/foo/foo-1.0.tar.gz", PIP_ACCEPT, authorization=GOOD)
+    assert function(event)["uri"] == "/simple/foo/foo-1.0.tar.gz"
+    function.store({OTHER_READER: STORE[OTHER_READER]})
+    assert is_refusal(function(event))
+    function.close()
+
+
+def test_a_public_stacks_function_never_reads_a_store(v8):
+    # Public stacks have no KeyValueStore: the check must not even look for one.
+    v8.eval("var realKvs = cf.kvs; cf.kvs = function () { throw new Error('no store'); };")
+    try:
+        assert run(v8, make_event("/simple/foo/", PIP_ACCEPT))["uri"] == "/simple/foo/index.json"
+    finally:
+        v8.eval("cf.kvs = realKvs;")
+
+
+def test_how_much_of_the_token_is_right_does_not_change_the_work_done():
+    # Count every character comparison the function makes. A token right up to its last
+    # character, one wrong from the first, and the right one: the same work each time.
+    function = EdgeFunction(private=True, store=STORE)
+    function.eval(
+        "var comparisons = 0; var realCharCodeAt = String.prototype.charCodeAt;"
+        "String.prototype.charCodeAt = function (i) {"
+        " comparisons++; return realCharCodeAt.call(this, i); };"
     )
-    assert json.loads(out.stdout) == [run(v8, event) for event in events]
+    counts = {}
+    for right in (0, 1, 16, 31, 32):
+        token = TOKEN[:right] + "#" * (32 - right)
+        function.eval("comparisons = 0;")
+        result = function(make_event("/simple/", None, authorization=basic(f"{READER}:{token}")))
+        assert ("uri" in result) == (right == 32)
+        counts[right] = function.eval("comparisons")
+    function.close()
+    assert len(set(counts.values())) == 1, counts
+    assert counts[0] == 2 * 64  # both digests, every hex character
+
+
+def test_the_standins_hash_and_decode_as_the_runtime_does():
+    function = EdgeFunction(private=False)
+    rng = random.Random(7617)
+    for length in (0, 1, 55, 56, 63, 64, 65, 200):
+        text = "".join(rng.choice("aZ9:é€ -_") for _ in range(length))
+        digest = function.eval(f"crypto.createHash('sha256').update({text!r}).digest('hex')")
+        assert digest == hashlib.sha256(text.encode()).hexdigest(), text
+        encoded = base64.b64encode(text.encode()).decode()
+        assert function.eval(f"Buffer.from({encoded!r}, 'base64').toString()") == text
+    function.close()
+
+
+def hostile_authorizations(count=300, seed=7235):
+    """Near misses of the good header, and junk: every one must be refused, none may throw."""
+    rng = random.Random(seed)
+    pieces = [READER, TOKEN, ":", "=", " ", "\t", "é", "\x00", "Basic ", "basic", "%3A", "+/"]
+    for _ in range(count):
+        kind = rng.randrange(3)
+        if kind == 0:  # the good header with one character changed, dropped or added
+            chars = list(GOOD)
+            at = rng.randrange(len("Basic "), len(chars))
+            op = rng.randrange(3)
+            if op == 0:
+                chars[at] = rng.choice([c for c in "A/+=9z" if c != chars[at]])
+            elif op == 1:
+                del chars[at]
+            else:
+                chars.insert(at, rng.choice("A/+=9z"))
+            yield "".join(chars)
+        elif kind == 1:  # random bytes, properly encoded
+            raw = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 150)))
+            yield basic(raw)
+        else:  # junk assembled from the credential's own parts
+            yield "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+
+
+def decodes_to_the_good_credential(header):
+    """Other spellings of the same credential: no padding, unused low bits, spacing."""
+    scheme, _, encoded = header.partition(" ")
+    encoded = encoded.strip()
+    if scheme.lower() != "basic" or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", encoded):
+        return False
+    data = encoded.rstrip("=")
+    data += "=" * (-len(data) % 4)
+    try:
+        return base64.b64decode(data) == f"{READER}:{TOKEN}".encode()
+    except ValueError:
+        return False
+
+
+def test_near_misses_and_junk_are_refused_and_never_throw(private_v8):
+    for authorization in hostile_authorizations():
+        if decodes_to_the_good_credential(authorization):
+            continue
+        result = private_v8(make_event("/simple/foo/", PIP_ACCEPT, authorization=authorization))
+        assert is_refusal(result), authorization
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_with_its_real_crypto_and_buffer_agrees_with_v8(private_v8):
+    events = [
+        make_event(uri, accept, {"a": {"value": "1"}}, authorization.values[0])
+        for uri in ("/simple/", "/simple/Foo", "/simple/foo/foo-1.0.tar.gz")
+        for accept in (PIP_ACCEPT, None)
+        for authorization in [pytest.param(GOOD), *REFUSED]
+    ] + [make_event("/simple/", None, authorization=a) for a in hostile_authorizations(100)]
+    assert run_in_node(private=True, store=STORE, events=events) == [
+        private_v8(event) for event in events
+    ]

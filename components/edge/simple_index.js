@@ -1,3 +1,6 @@
+import crypto from 'crypto';
+import cf from 'cloudfront';
+
 // CloudFront Function, viewer-request, runtime cloudfront-js-2.0: serves the PEP 503/691
 // simple index from S3 objects, with the URLs and content negotiation of a real index.
 //
@@ -11,9 +14,12 @@
 // therefore two objects with two keys (.../index.json, .../index.html); nothing keyed on
 // /simple/<name>/ is ever stored, so Accept need not be in the cache key.
 //
-// Plain ES 5.1 on purpose: it is valid in both cloudfront-js runtimes, in V8 and in Node,
-// so the tests run this exact file. No modules, no Node APIs. CloudFront caps a function
-// at 10 KB, comments included: keep it short.
+// On a private stack every request must first carry a reader's Basic credentials, checked
+// against the KeyValueStore associated with the function (see isReader). The same file
+// serves both: components/domain.py turns ACCESS to 'private' and associates the store.
+// The tests run this exact file in V8 and Node. CloudFront caps a function at 10 KB,
+// comments included: keep it short.
+const ACCESS = 'public';
 
 var JSON_TYPES = ['application/vnd.pypi.simple.v1+json', 'application/vnd.pypi.simple.latest+json'];
 // text/html is PEP 691's alias for the latest HTML version, which is v1.
@@ -131,8 +137,7 @@ function redirect(location, request) {
     };
 }
 
-function handler(event) {
-    var request = event.request;
+function route(request) {
     var uri = request.uri;
     if (uri === '/simple') {
         return redirect('/simple/', request);
@@ -169,4 +174,71 @@ function handler(event) {
     }
     request.uri = '/simple/' + normalized + '/' + indexFor(request);
     return request;
+}
+
+// --- Readers --------------------------------------------------------------------------
+// The store maps a reader's name to the hex sha256 of its token: tokens are 190-bit random
+// strings, so a plain hash suffices, and the edge never holds one. Header bound: 'Basic '
+// plus base64 of a 64-character name, ':' and a 32-character token is 138 characters.
+var MAX_AUTHORIZATION = 256;
+var BASE64 = /^[A-Za-z0-9+\/]+={0,2}$/;
+var READER_NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+function sha256(text) {
+    return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+// Digests are compared in full, so the time taken says nothing about where they differ.
+function sameDigest(a, b) {
+    if (a.length !== b.length) {
+        return false;
+    }
+    var diff = 0;
+    for (var i = 0; i < a.length; i++) {
+        diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+    }
+    return diff === 0;
+}
+
+async function isReader(headers) {
+    var header = headers.authorization ? headers.authorization.value : '';
+    if (header.length > MAX_AUTHORIZATION || header.slice(0, 6).toLowerCase() !== 'basic ') {
+        return false;
+    }
+    var encoded = header.slice(6).trim();
+    if (!BASE64.test(encoded)) {
+        return false;
+    }
+    var pair = Buffer.from(encoded, 'base64').toString();
+    var colon = pair.indexOf(':');
+    var name = pair.slice(0, colon);
+    if (colon < 1 || !READER_NAME.test(name)) {
+        return false;
+    }
+    var stored = '';
+    try {
+        stored = await cf.kvs().get(name);
+    } catch (e) {
+        // get() throws for a missing key: no such reader, or one revoked.
+    }
+    return sameDigest(sha256(pair.slice(colon + 1)), stored);
+}
+
+function unauthorized() {
+    return {
+        statusCode: 401,
+        statusDescription: 'Unauthorized',
+        headers: { 'www-authenticate': { value: 'Basic realm="private-pypi", charset="UTF-8"' } },
+    };
+}
+
+async function handler(event) {
+    var request = event.request;
+    if (ACCESS === 'private') {
+        if (!(await isReader(request.headers))) {
+            return unauthorized();
+        }
+        delete request.headers.authorization; // the origin never needs it
+    }
+    return route(request);
 }

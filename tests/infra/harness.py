@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,13 @@ DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 LOOKED_UP_ZONE_ID = "Z0LOOKEDUP"
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def reader_token(resource_name: str) -> str:
+    """The mocked RandomPassword of a resource: 32 alphanumerics, distinct per name."""
+    return hashlib.sha256(resource_name.encode()).hexdigest()[:32]
+
+
 # How the engine's wire format marks a secret value (pulumi.runtime.rpc).
 _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
@@ -49,6 +57,10 @@ class CloudMocks(pulumi.runtime.Mocks):
                     "domainName": DISTRIBUTION_DOMAIN,
                     "hostedZoneId": "Z2FDTNDATAQYW2",
                 }
+            case "aws:cloudfront/keyValueStore:KeyValueStore":
+                computed = {"arn": f"arn:aws:cloudfront::{ACCOUNT}:key-value-store/{args.name}"}
+            case "random:index/randomPassword:RandomPassword":
+                computed = {"result": reader_token(args.name)}
             case "aws:cloudfront/function:Function":
                 computed = {"arn": f"arn:aws:cloudfront::{ACCOUNT}:function/{args.name}"}
             case "aws:iam/user:User":

@@ -18,6 +18,7 @@ SETTINGS = {
     "keyRotationDays": "integer",
     "keyRotation": "string",
     "forceDestroy": "boolean",
+    "access": "string",
 }
 SECRETS = [
     "AWS_PYPI_ACCESS_KEY_ID",
