@@ -23,6 +23,17 @@ CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 # CloudFront reads certificates only from ACM in this region.
 CERTIFICATE_REGION = "us-east-1"
 ORIGIN_ID = "package-bucket"
+# CloudFront refuses a distribution comment over 128 characters.
+COMMENT_MAX = 128
+# Pages under /simple/ differ by Accept (and, compressed, by Accept-Encoding): caches
+# outside CloudFront must key on both, or a pip client could get a browser's HTML.
+VARY = "Accept, Accept-Encoding"
+
+
+def distribution_comment(domain_name: str | None) -> str:
+    """The distribution's comment: it names the domain when the domain fits in it."""
+    named = f"Python package index at {domain_name}"
+    return named if domain_name and len(named) <= COMMENT_MAX else "Python package index"
 
 
 @dataclass(frozen=True)
@@ -68,10 +79,16 @@ class PackageDomain(pulumi.ComponentResource):
             publish=True,
             opts=child,
         )
+        vary = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-vary",
+            comment="Vary: Accept on the index, which serves HTML or JSON by Accept",
+            custom_headers_config={"items": [{"header": "Vary", "value": VARY, "override": True}]},
+            opts=child,
+        )
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
-            comment=f"Python package index at {domain.name}" if domain else "Python package index",
+            comment=distribution_comment(domain.name if domain else None),
             aliases=[domain.name] if domain else None,
             origins=[
                 {
@@ -87,6 +104,7 @@ class PackageDomain(pulumi.ComponentResource):
                 "cached_methods": ["GET", "HEAD"],
                 "compress": True,
                 "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+                "response_headers_policy_id": vary.id,
                 "function_associations": [
                     {"event_type": "viewer-request", "function_arn": simple_index.arn}
                 ],

@@ -172,3 +172,24 @@ def _deny_customer_keys(bucket_arn: str) -> Statement:
 
 def _with_condition(statement: Statement, condition: dict[str, Any]) -> Statement:
     return {**statement, "Condition": condition} if condition else statement
+
+
+def github_oidc_trust_policy(provider_arn: str, subject: str) -> PolicyDocument:
+    """Who may assume the publishing role: GitHub Actions runs whose token says `subject`.
+
+    `aud` must be sts.amazonaws.com (what aws-actions/configure-aws-credentials asks for),
+    and `sub` names the repository (`repo:OWNER/NAME:*`), or one of its refs or environments.
+    """
+    host = provider_arn.rsplit("oidc-provider/", 1)[1]
+    return _document(
+        {
+            "Sid": "GitHubActionsOfOneRepository",
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {f"{host}:aud": "sts.amazonaws.com"},
+                "StringLike": {f"{host}:sub": subject},
+            },
+        }
+    )

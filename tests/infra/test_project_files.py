@@ -18,6 +18,10 @@ SETTINGS = {
     "keyRotationDays": "integer",
     "keyRotation": "string",
     "forceDestroy": "boolean",
+    "publishWith": "string",
+    "githubOidcProviderArn": "string",
+    "publishRef": "string",
+    "adoptExisting": "boolean",
 }
 SECRETS = [
     "AWS_PYPI_ACCESS_KEY_ID",
