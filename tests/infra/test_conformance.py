@@ -387,3 +387,76 @@ def test_a_large_upload_passes_the_guards_and_can_abort_its_parts(
     s3.abort_multipart_upload(
         Bucket=published.bucket, Key="simple/big/part.whl", UploadId=upload["UploadId"]
     )
+
+
+def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
+    deployment: Deployment, wheel: Path
+):
+    """publishWith oidc, as the workflow runs it: configure-aws-credentials calls
+    AssumeRoleWithWebIdentity and exports the session; `invoke publish` runs unchanged.
+
+    moto does not check the token's signature or the trust policy's conditions (those are
+    read in test_policies.py and test_program.py); it does enforce the role's policy."""
+    from components.policies import github_oidc_trust_policy
+
+    admin_iam = deployment.moto.client("iam", **deployment.admin_credentials)
+    bucket = f"acme-pypi-oidc-{uuid.uuid4().hex[:8]}"
+    deployment.admin_s3().create_bucket(Bucket=bucket)
+    deployment.moto.gate.enforce(bucket, public_index_bucket_policy(f"arn:aws:s3:::{bucket}"))
+    provider = admin_iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["0" * 40],
+    )["OpenIDConnectProviderArn"]
+    role_name = f"acme-pypi-publisher-{uuid.uuid4().hex[:8]}"
+    role = admin_iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=json.dumps(
+            github_oidc_trust_policy(provider, "repo:acme/python-packages:*")
+        ),
+    )["Role"]
+    admin_iam.put_role_policy(
+        RoleName=role_name,
+        PolicyName="publish",
+        PolicyDocument=json.dumps(deployer_policy(f"arn:aws:s3:::{bucket}", None)),
+    )
+    # AssumeRoleWithWebIdentity is an unsigned call, which moto's enforcement cannot take.
+    deployment.moto.enforce_iam(False)
+    try:
+        credentials = deployment.moto.client("sts").assume_role_with_web_identity(
+            RoleArn=role["Arn"],
+            RoleSessionName="GitHubActions",
+            WebIdentityToken="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvcGFja2FnZXMifQ.x",
+        )["Credentials"]
+    finally:
+        deployment.moto.enforce_iam(True)
+    role_environment = {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "publish", "--dist", str(wheel.parent)],
+        cwd=ROOT,
+        env={
+            **clean_environment(),
+            **role_environment,
+            "AWS_ENDPOINT_URL": deployment.moto.endpoint,
+            "AWS_PYPI_BUCKET": bucket,
+            "AWS_PYPI_REGION": REGION,
+            # The workflow passes the absent key secrets as empty strings.
+            "AWS_PYPI_ACCESS_KEY_ID": "",
+            "AWS_PYPI_SECRET_ACCESS_KEY": "",
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    as_role = deployment.moto.client("s3", **{k.lower(): v for k, v in role_environment.items()})
+    listed = as_role.list_objects_v2(Bucket=bucket, Prefix="simple/hello-acme/")
+    assert f"simple/hello-acme/{wheel.name}" in {o["Key"] for o in listed["Contents"]}
+    assert_denied(as_role.put_object, Bucket=bucket, Key="notes/x", Body=b"x")
+    assert_denied(as_role.list_objects_v2, Bucket=deployment.bucket)
