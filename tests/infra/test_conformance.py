@@ -460,3 +460,101 @@ def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
     assert f"simple/hello-acme/{wheel.name}" in {o["Key"] for o in listed["Contents"]}
     assert_denied(as_role.put_object, Bucket=bucket, Key="notes/x", Body=b"x")
     assert_denied(as_role.list_objects_v2, Bucket=deployment.bucket)
+
+
+def seed_page(files: list[str]) -> bytes:
+    """A project page as the seed's scripts/distribute.sh wrote it: plain links, no hashes."""
+    links = "".join(f'<a href="{name}">{name}</a><br/>\n' for name in files)
+    return f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n".encode()
+
+
+def run_task(*args: str, credentials: dict[str, str], endpoint: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env={
+            **clean_environment(),
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_PYPI_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_PYPI_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_PYPI_REGION": REGION,
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
+    deployment: Deployment, example_dists: list[Path]
+):
+    """README "Moving from CloudFormation", step 3: the bucket as distribute.sh left it
+    (simple/NAME/index.html beside the files; no directory keys, no JSON, no metadata),
+    then our bucket policy, then `invoke reindex` and `invoke verify`."""
+    admin = deployment.admin_s3()
+    bucket = f"my-company-pypi-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=bucket)
+    admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    by_project: dict[str, list[Path]] = {}
+    for dist in example_dists:
+        project = dist.name.split("-")[0].replace("_", "-")
+        by_project.setdefault(project, []).append(dist)
+    for project, dists in by_project.items():
+        for dist in dists:
+            admin.put_object(
+                Bucket=bucket, Key=f"simple/{project}/{dist.name}", Body=dist.read_bytes()
+            )
+        admin.put_object(
+            Bucket=bucket,
+            Key=f"simple/{project}/index.html",
+            Body=seed_page([dist.name for dist in dists]),
+            ContentType="text/html",
+        )
+    before = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert not any(key.endswith(("/", ".json", ".metadata")) for key in before)
+    policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
+    unconditional = [s for s in policy["Statement"] if "Condition" not in s]
+    admin.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({**policy, "Statement": unconditional})
+    )
+    deployment.moto.gate.enforce(bucket, policy)
+
+    reindexed = run_task(
+        "reindex",
+        "--repository",
+        f"s3://{bucket}",
+        credentials=deployment.admin_credentials,
+        endpoint=deployment.moto.endpoint,
+    )
+
+    assert reindexed.returncode == 0, reindexed.stdout + reindexed.stderr
+    after = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"simple/", "simple/index.html", "simple/index.json"} <= set(after)
+    for project, dists in by_project.items():
+        assert {f"simple/{project}/", f"simple/{project}/index.json"} <= set(after)
+        for dist in dists:
+            key = f"simple/{project}/{dist.name}"
+            assert after[key] == before[key], "a published file was rewritten"
+            if dist.suffix == ".whl":
+                assert f"{key}.metadata" in after
+    page = json.loads(
+        admin.get_object(Bucket=bucket, Key="simple/acme-hello/index.json")["Body"].read()
+    )
+    assert {f["filename"] for f in page["files"]} == {d.name for d in by_project["acme-hello"]}
+    assert all(f["hashes"]["sha256"] for f in page["files"])
+
+    # verify reads the pages anonymously, as pip does: moto takes no anonymous reads
+    # while it enforces IAM.
+    deployment.moto.enforce_iam(False)
+    try:
+        verified = run_task(
+            "verify",
+            "--repository",
+            f"s3://{bucket}",
+            credentials=deployment.admin_credentials,
+            endpoint=deployment.moto.endpoint,
+        )
+    finally:
+        deployment.moto.enforce_iam(True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
