@@ -513,6 +513,11 @@ def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
         )
     before = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
     assert not any(key.endswith(("/", ".json", ".metadata")) for key in before)
+    # One wrong metadata file too, as a hand-made copy might have left: reindex replaces it
+    # although the policy refuses overwriting it.
+    (hello_wheel,) = [d for d in by_project["acme-hello"] if d.suffix == ".whl"]
+    wrong_metadata = f"simple/acme-hello/{hello_wheel.name}.metadata"
+    admin.put_object(Bucket=bucket, Key=wrong_metadata, Body=b"Metadata-Version: 2.1\nName: x\n")
     policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
     unconditional = [s for s in policy["Statement"] if "Condition" not in s]
     admin.put_bucket_policy(
@@ -538,6 +543,8 @@ def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
             assert after[key] == before[key], "a published file was rewritten"
             if dist.suffix == ".whl":
                 assert f"{key}.metadata" in after
+    metadata = admin.get_object(Bucket=bucket, Key=wrong_metadata)["Body"].read().decode()
+    assert "Name: acme-hello" in metadata
     page = json.loads(
         admin.get_object(Bucket=bucket, Key="simple/acme-hello/index.json")["Body"].read()
     )
