@@ -1,7 +1,6 @@
 """The private package index: read the stack's settings, wire the components, export the URLs."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pulumi
 
@@ -16,17 +15,29 @@ from components import (
     Settings,
 )
 from components.deployer import ACCESS_KEY_ID_OUTPUT, SECRET_ACCESS_KEY_OUTPUT
+from components.github_access import github_token
 from components.readers import IndexReaders, IndexReadersArgs
-from components.settings import Access
+from components.settings import Access, adopt_existing, check_certificate_domain, publish_with
+
+# Key rotation needs replacement_trigger; older engines drop it silently (README, Deploying).
+pulumi.require_pulumi_version(">=3.226.0")
 
 settings = Settings.from_config(
     pulumi.Config(), pulumi.get_stack(), region=pulumi.Config("aws").get("region")
 )
+oidc = publish_with(pulumi.Config(), settings)
+adopt = adopt_existing(pulumi.Config())
+check_certificate_domain(settings.custom_domain)
+if settings.github_repository is not None or any(
+    reader.github_repository is not None for reader in settings.readers
+):
+    github_token()  # fails here, before any resource, when there is no token
 
 repository_args = PackageRepositoryArgs(
     bucket_name=settings.bucket_name,
     force_destroy=settings.force_destroy,
     protect=settings.protect_bucket,
+    adopt=adopt,
 )
 domain: PackageDomain | None = None
 readers: IndexReaders | None = None
@@ -47,7 +58,7 @@ if settings.serves_through_cloudfront:
                 store_name=settings.bucket_name,
                 readers=settings.readers,
                 index_url=reader_index_url,
-                rotation_trigger=settings.key_rotation.trigger(datetime.now(UTC)),
+                key_rotation=settings.key_rotation,
             ),
         )
     domain = PackageDomain(
@@ -71,13 +82,15 @@ deployer = Deployer(
         bucket_name=bucket_name,
         bucket_arn=repository.bucket.arn,
         region=settings.region,
-        key_rotation_trigger=settings.key_rotation.trigger(datetime.now(UTC)),
+        key_rotation=settings.key_rotation,
         distribution=(
             Distribution(id=domain.distribution.id, arn=domain.distribution.arn)
             if domain is not None
             else None
         ),
         github_repository=settings.github_repository,
+        oidc=oidc,
+        adopt_user=adopt,
     ),
 )
 
@@ -97,10 +110,15 @@ pulumi.export(
     pulumi.Output.format("pip install --extra-index-url {0} <package>", index_url),
 )
 pulumi.export("requirementsLine", pulumi.Output.concat("--extra-index-url ", index_url))
-pulumi.export("deploymentUserName", deployer.user.name)
-pulumi.export("deploymentUserArn", deployer.user.arn)
-pulumi.export(ACCESS_KEY_ID_OUTPUT, deployer.access_key_id)
-pulumi.export(SECRET_ACCESS_KEY_OUTPUT, deployer.secret_access_key)
+if deployer.user is not None and deployer.key_clock is not None:
+    pulumi.export("deploymentUserName", deployer.user.name)
+    pulumi.export("deploymentUserArn", deployer.user.arn)
+    pulumi.export(ACCESS_KEY_ID_OUTPUT, deployer.access_key_id)
+    pulumi.export(SECRET_ACCESS_KEY_OUTPUT, deployer.secret_access_key)
+    pulumi.export("accessKeyCreated", deployer.key_clock.created_at)
+    pulumi.export("accessKeyRotatesAfter", deployer.key_clock.due_at)
+if deployer.role is not None:
+    pulumi.export("publishRoleArn", deployer.role.arn)
 if domain is not None:
     pulumi.export("distributionId", domain.distribution.id)
     if domain.domain_url is not None:

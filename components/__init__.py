@@ -2,7 +2,10 @@
 
 PackageRepository  the S3 bucket and who may read it (repository.py)
 PackageDomain      CloudFront, and optionally a custom domain with its certificate (domain.py)
-Deployer           the IAM user CI publishes with, its rotating key, GitHub secrets (deployer.py)
+Deployer           who CI publishes as (an IAM user and its rotating key, or an OIDC role),
+                   and the GitHub secrets that say so (deployer.py)
+KeyClock           when the access key was created and is due (key_clock.py)
+github_access      the GitHub provider and its token, for any component writing secrets
 IndexReaders       a private index's readers: tokens, their hashes at the edge, secrets (readers.py)
 Settings           the stack configuration, checked before anything is declared (settings.py)
 policies           the access policy documents, as pure functions (policies.py)

@@ -1,10 +1,15 @@
-"""The IAM user CI publishes with, its rotating access key, and the GitHub secrets holding it.
+"""Who CI publishes as, and the GitHub secrets that say so.
 
-Rotation: the access key is replaced whenever `key_rotation_trigger` changes. Pulumi
-creates the new key, then updates the GitHub secrets (they read the new key), then deletes
-the old key, all in one `pulumi up`. IAM allows two keys per user, and for that moment the
-user holds both, so a key added by hand makes the rotation fail at CreateAccessKey, before
-anything changed.
+Access-key mode (the default): an IAM user with a rotating access key. The key's
+replacement trigger is its creation time, kept by a KeyClock (key_clock.py), which is
+replaced `every_days` after it or when the rotation token changes. Pulumi creates the new
+key, then updates the GitHub secrets (they read the new key), then deletes the old key,
+all in one `pulumi up`. IAM allows two keys per user, and for that moment the user holds
+both, so a key added by hand makes the rotation fail at CreateAccessKey, before anything
+changed.
+
+OIDC mode: no user and no key. A role that only GitHub Actions runs of one repository (and
+optionally one ref) may assume through the account's OIDC provider for GitHub.
 """
 
 from __future__ import annotations
@@ -14,10 +19,17 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_github as github
 
-from components.policies import deployer_policy
-from components.settings import GitHubRepository
+from components.github_access import write_actions_secrets
+from components.key_clock import KeyClock
+from components.policies import deployer_policy, github_oidc_trust_policy
+from components.settings import (
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
+    GitHubRepository,
+    KeyRotation,
+    OidcPublishing,
+)
 
 # The stack outputs that hold the key; the by-hand instructions point at them.
 ACCESS_KEY_ID_OUTPUT = "accessKeyId"
@@ -36,16 +48,22 @@ class DeployerArgs:
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     region: str
-    key_rotation_trigger: str
+    key_rotation: KeyRotation
     distribution: Distribution | None = None
     github_repository: GitHubRepository | None = None
+    # OIDC mode when set: a role instead of the user and its key.
+    oidc: OidcPublishing | None = None
+    # Import the user of this name (the seed's deployer) instead of creating it.
+    adopt_user: bool = False
 
 
 class Deployer(pulumi.ComponentResource):
-    user: aws.iam.User
-    access_key: aws.iam.AccessKey
-    access_key_id: pulumi.Output[str]
-    secret_access_key: pulumi.Output[str]
+    user: aws.iam.User | None
+    role: aws.iam.Role | None
+    access_key: aws.iam.AccessKey | None
+    key_clock: KeyClock | None
+    access_key_id: pulumi.Output[str] | None
+    secret_access_key: pulumi.Output[str] | None
     github_secrets: dict[str, pulumi.Input[str]]
 
     def __init__(
@@ -55,33 +73,25 @@ class Deployer(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("private-pypi:index:Deployer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         distribution = args.distribution
+        policy = pulumi.Output.all(
+            args.bucket_arn, distribution.arn if distribution else None
+        ).apply(lambda arns: json.dumps(deployer_policy(arns[0], arns[1])))
 
-        self.user = aws.iam.User(f"{name}-user", name=args.user_name, opts=child)
-        aws.iam.UserPolicy(
-            f"{name}-policy",
-            user=self.user.name,
-            policy=pulumi.Output.all(
-                args.bucket_arn, distribution.arn if distribution else None
-            ).apply(lambda arns: json.dumps(deployer_policy(arns[0], arns[1]))),
-            opts=child,
-        )
-        self.access_key = aws.iam.AccessKey(
-            f"{name}-access-key",
-            user=self.user.name,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                replacement_trigger=args.key_rotation_trigger,
-                additional_secret_outputs=["secret"],
-            ),
-        )
-        self.access_key_id = self.access_key.id
-        self.secret_access_key = pulumi.Output.secret(self.access_key.secret)
+        self.user = self.role = self.access_key = self.key_clock = None
+        self.access_key_id = self.secret_access_key = None
+        if args.oidc is None:
+            key_id, secret = self._user_with_key(name, args, policy)
+            credentials: dict[str, pulumi.Input[str]] = {
+                "AWS_PYPI_ACCESS_KEY_ID": key_id,
+                "AWS_PYPI_SECRET_ACCESS_KEY": secret,
+            }
+        else:
+            self.role = self._role(name, args.oidc, policy)
+            credentials = {"AWS_PYPI_ROLE_ARN": self.role.arn}
 
         self.github_secrets = {
-            "AWS_PYPI_ACCESS_KEY_ID": self.access_key_id,
-            "AWS_PYPI_SECRET_ACCESS_KEY": self.secret_access_key,
+            **credentials,
             "AWS_PYPI_REGION": args.region,
             "AWS_PYPI_BUCKET": args.bucket_name,
         }
@@ -92,15 +102,74 @@ class Deployer(pulumi.ComponentResource):
 
         self.register_outputs(
             {
-                "userName": self.user.name,
-                "userArn": self.user.arn,
+                "userName": self.user.name if self.user else None,
+                "roleArn": self.role.arn if self.role else None,
                 "accessKeyId": self.access_key_id,
                 "secretAccessKey": self.secret_access_key,
             }
         )
 
+    def _user_with_key(
+        self, name: str, args: DeployerArgs, policy: pulumi.Output[str]
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The user, its policy and its rotating key; returns the key's id and secret."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.user = aws.iam.User(
+            f"{name}-user",
+            name=args.user_name,
+            opts=pulumi.ResourceOptions(
+                parent=self, import_=args.user_name if args.adopt_user else None
+            ),
+        )
+        aws.iam.UserPolicy(f"{name}-policy", user=self.user.name, policy=policy, opts=child)
+        self.key_clock = KeyClock(
+            f"{name}-key-clock",
+            every_days=args.key_rotation.every_days,
+            token=args.key_rotation.token,
+            opts=child,
+        )
+        self.access_key = aws.iam.AccessKey(
+            f"{name}-access-key",
+            user=self.user.name,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                replacement_trigger=self.key_clock.created_at,
+                additional_secret_outputs=["secret"],
+            ),
+        )
+        key_id, secret = self.access_key.id, pulumi.Output.secret(self.access_key.secret)
+        self.access_key_id, self.secret_access_key = key_id, secret
+        return key_id, secret
+
+    def _role(self, name: str, oidc: OidcPublishing, policy: pulumi.Output[str]) -> aws.iam.Role:
+        child = pulumi.ResourceOptions(parent=self)
+        provider_arn: pulumi.Input[str]
+        if oidc.provider_arn is not None:
+            provider_arn = oidc.provider_arn
+        else:
+            provider_arn = aws.iam.OpenIdConnectProvider(
+                f"{name}-github-oidc",
+                url=f"https://{GITHUB_OIDC_HOST}",
+                client_id_lists=[GITHUB_OIDC_AUDIENCE],
+                opts=child,
+            ).arn
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=oidc.role_name,
+            description=f"GitHub Actions of {oidc.repository.owner}/{oidc.repository.name} "
+            "publishing packages",
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn: json.dumps(github_oidc_trust_policy(arn, oidc.subject))
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
+        return role
+
     def secrets_by_hand(self) -> pulumi.Output[str]:
-        """How to set the GitHub secrets without githubRepository: `gh` commands, no secret."""
+        """How to set the GitHub secrets without githubRepository: `gh` commands, no secret.
+
+        Only access-key mode gets here: OIDC mode needs githubRepository (settings.py)."""
         from_outputs = {
             "AWS_PYPI_ACCESS_KEY_ID": f"pulumi stack output {ACCESS_KEY_ID_OUTPUT}",
             "AWS_PYPI_SECRET_ACCESS_KEY": (
@@ -125,14 +194,4 @@ class Deployer(pulumi.ComponentResource):
         return pulumi.Output.all(**plain_values).apply(instructions)
 
     def _publish_to_github(self, name: str, repository: GitHubRepository) -> None:
-        provider = github.Provider(
-            f"{name}-github", owner=repository.owner, opts=pulumi.ResourceOptions(parent=self)
-        )
-        for secret_name, value in self.github_secrets.items():
-            github.ActionsSecret(
-                f"{name}-{secret_name.lower().replace('_', '-')}",
-                repository=repository.name,
-                secret_name=secret_name,
-                value=value,
-                opts=pulumi.ResourceOptions(parent=self, provider=provider),
-            )
+        write_actions_secrets(name, repository, self.github_secrets, parent=self)

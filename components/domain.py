@@ -36,6 +36,19 @@ def viewer_request_code(*, private: bool) -> str:
     return code.replace(PUBLIC_ACCESS, PRIVATE_ACCESS) if private else code
 
 
+# CloudFront refuses a distribution comment over 128 characters.
+COMMENT_MAX = 128
+# Pages under /simple/ differ by Accept (and, compressed, by Accept-Encoding): caches
+# outside CloudFront must key on both, or a pip client could get a browser's HTML.
+VARY = "Accept, Accept-Encoding"
+
+
+def distribution_comment(domain_name: str | None) -> str:
+    """The distribution's comment: it names the domain when the domain fits in it."""
+    named = f"Python package index at {domain_name}"
+    return named if domain_name and len(named) <= COMMENT_MAX else "Python package index"
+
+
 @dataclass(frozen=True)
 class PackageDomainArgs:
     bucket_regional_domain_name: pulumi.Input[str]
@@ -84,10 +97,16 @@ class PackageDomain(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        vary = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-vary",
+            comment="Vary: Accept on the index, which serves HTML or JSON by Accept",
+            custom_headers_config={"items": [{"header": "Vary", "value": VARY, "override": True}]},
+            opts=child,
+        )
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
-            comment=f"Python package index at {domain.name}" if domain else "Python package index",
+            comment=distribution_comment(domain.name if domain else None),
             aliases=[domain.name] if domain else None,
             origins=[
                 {
@@ -103,6 +122,7 @@ class PackageDomain(pulumi.ComponentResource):
                 "cached_methods": ["GET", "HEAD"],
                 "compress": True,
                 "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+                "response_headers_policy_id": vary.id,
                 "function_associations": [
                     {"event_type": "viewer-request", "function_arn": simple_index.arn}
                 ],

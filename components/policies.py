@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 INDEX_PREFIX = "simple/"
+# Files that never change once published (layout.DISTRIBUTION_SUFFIXES and METADATA_SUFFIX).
+IMMUTABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".metadata")
+# What `invoke delete` and `invoke unyank` remove: a release's files, metadata and yank marker.
+DELETABLE_SUFFIXES = (*IMMUTABLE_SUFFIXES, ".yank")
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -19,7 +23,7 @@ def public_index_bucket_policy(bucket_arn: str) -> PolicyDocument:
     return _document(
         _read_index("*", bucket_arn, condition={}),
         _list_index("*", bucket_arn, condition={}),
-        _deny_insecure_transport(bucket_arn),
+        *_write_guards(bucket_arn),
     )
 
 
@@ -30,28 +34,37 @@ def cloudfront_bucket_policy(bucket_arn: str, distribution_arn: str) -> PolicyDo
     return _document(
         _read_index(cloudfront, bucket_arn, condition=from_distribution),
         _list_index(cloudfront, bucket_arn, condition=from_distribution),
-        _deny_insecure_transport(bucket_arn),
+        *_write_guards(bucket_arn),
     )
 
 
 def deployer_policy(bucket_arn: str, distribution_arn: str | None) -> PolicyDocument:
-    """What `invoke publish` needs, and nothing else.
+    """What `invoke publish`, `yank`, `delete` and `reindex` need, and nothing else.
 
-    Conditional writes (If-Match / If-None-Match) need only s3:PutObject, and yank markers
-    are ordinary objects, so three object actions cover publishing, yanking and deleting.
+    Everything is under simple/. Conditional writes (If-Match / If-None-Match) need only
+    s3:PutObject; AbortMultipartUpload lets a failed large upload clean up its parts. Deletes
+    reach only a release's files, metadata and yank markers, never a page.
     """
+    index = f"{bucket_arn}/{INDEX_PREFIX}"
     statements: list[Statement] = [
         {
             "Sid": "ListPackages",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": f"{INDEX_PREFIX}*"}},
         },
         {
             "Sid": "PublishPackages",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": f"{bucket_arn}/*",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"{index}*",
+        },
+        {
+            "Sid": "DeleteReleases",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": [f"{index}*{suffix}" for suffix in DELETABLE_SUFFIXES],
         },
     ]
     if distribution_arn is not None:
@@ -116,5 +129,67 @@ def _deny_insecure_transport(bucket_arn: str) -> Statement:
     }
 
 
+def _write_guards(bucket_arn: str) -> tuple[Statement, ...]:
+    """Deny statements that hold for every principal, a stolen deployer key included."""
+    return (
+        _deny_insecure_transport(bucket_arn),
+        _deny_overwriting_files(bucket_arn),
+        _deny_customer_keys(bucket_arn),
+    )
+
+
+def _deny_overwriting_files(bucket_arn: str) -> Statement:
+    """A published file is never replaced: writing one needs If-None-Match.
+
+    As AWS's "Enforce conditional writes" guide shows, s3:ObjectCreationOperation is false
+    for CreateMultipartUpload and UploadPart, which take no conditional headers, so only
+    PutObject and CompleteMultipartUpload (and CopyObject) must carry If-None-Match.
+    """
+    return {
+        "Sid": "DenyOverwritingFiles",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": [f"{bucket_arn}/*{suffix}" for suffix in IMMUTABLE_SUFFIXES],
+        "Condition": {
+            "Null": {"s3:if-none-match": "true"},
+            "Bool": {"s3:ObjectCreationOperation": "true"},
+        },
+    }
+
+
+def _deny_customer_keys(bucket_arn: str) -> Statement:
+    """No SSE-C: an object encrypted with a key only the writer holds is unreadable to all."""
+    return {
+        "Sid": "DenyCustomerProvidedKeys",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+    }
+
+
 def _with_condition(statement: Statement, condition: dict[str, Any]) -> Statement:
     return {**statement, "Condition": condition} if condition else statement
+
+
+def github_oidc_trust_policy(provider_arn: str, subject: str) -> PolicyDocument:
+    """Who may assume the publishing role: GitHub Actions runs whose token says `subject`.
+
+    `aud` must be sts.amazonaws.com (what aws-actions/configure-aws-credentials asks for),
+    and `sub` names the repository (`repo:OWNER/NAME:*`), or one of its refs or environments.
+    """
+    host = provider_arn.rsplit("oidc-provider/", 1)[1]
+    return _document(
+        {
+            "Sid": "GitHubActionsOfOneRepository",
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {f"{host}:aud": "sts.amazonaws.com"},
+                "StringLike": {f"{host}:sub": subject},
+            },
+        }
+    )

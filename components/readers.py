@@ -1,7 +1,8 @@
 """Who may read a private index: a token per reader, their hashes at the edge, their secrets.
 
 Each reader's token is a RandomPassword: stateful, so it survives `pulumi up`, and replaced
-exactly when its keepers change, the way the deployer's key rotates (`rotation_trigger`).
+exactly when its keeper changes: the creation time kept by the readers' own KeyClock, so
+tokens rotate on the deployer key's schedule (`keyRotationDays`, `keyRotation`).
 The KeyValueStore holds only sha256(token) in hex, keyed by the reader's name; the
 viewer-request function hashes what a client sends and compares. The tokens themselves
 are in the state (as secrets), in the `readerTokens` output, and in each reader's GitHub
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_github as github
 import pulumi_random as random
 
-from components.settings import GitHubRepository, Reader
+from components.github_access import write_actions_secrets
+from components.key_clock import KeyClock
+from components.settings import GitHubRepository, KeyRotation, Reader
 
 # 32 of [A-Za-z0-9]: log2(62) * 32 ≈ 190 bits, and nothing a URL, .netrc or shell escapes.
 TOKEN_LENGTH = 32
@@ -38,15 +40,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def github_provider(name: str, owner: str, parent: pulumi.Resource) -> github.Provider:
-    """A GitHub provider for `owner`, authenticated by `github:token`, else GITHUB_TOKEN."""
-    return github.Provider(
-        name,
-        owner=owner,
-        token=pulumi.Config("github").get_secret("token"),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-
 
 @dataclass(frozen=True)
 class IndexReadersArgs:
@@ -55,7 +48,7 @@ class IndexReadersArgs:
     readers: tuple[Reader, ...]
     # The URL readers install from; usually deferred, since the distribution needs the store.
     index_url: pulumi.Input[str]
-    rotation_trigger: str
+    key_rotation: KeyRotation
 
 
 class IndexReaders(pulumi.ComponentResource):
@@ -77,13 +70,19 @@ class IndexReaders(pulumi.ComponentResource):
             comment="sha256 of each private-pypi reader's token, by reader name",
             opts=child,
         )
+        clock = KeyClock(
+            f"{name}-token-clock",
+            every_days=args.key_rotation.every_days,
+            token=args.key_rotation.token,
+            opts=child,
+        )
         self.tokens = {}
         for reader in args.readers:
             password = random.RandomPassword(
                 f"{name}-{reader.name}-token",
                 length=TOKEN_LENGTH,
                 special=False,
-                keepers={"rotation": args.rotation_trigger},
+                keepers={"created": clock.created_at},
                 opts=child,
             )
             self.tokens[reader.name] = pulumi.Output.secret(password.result)
@@ -119,17 +118,9 @@ class IndexReaders(pulumi.ComponentResource):
         repository: GitHubRepository,
         index_url: pulumi.Input[str],
     ) -> None:
-        provider = github_provider(f"{name}-github", repository.owner, self)
         secrets: dict[str, pulumi.Input[str]] = {
             INDEX_URL_SECRET: index_url,
             USERNAME_SECRET: reader.name,
             TOKEN_SECRET: self.tokens[reader.name],
         }
-        for secret_name, value in secrets.items():
-            github.ActionsSecret(
-                f"{name}-{secret_name.lower().replace('_', '-')}",
-                repository=repository.name,
-                secret_name=secret_name,
-                value=value,
-                opts=pulumi.ResourceOptions(parent=self, provider=provider),
-            )
+        write_actions_secrets(name, repository, secrets, parent=self)

@@ -22,6 +22,8 @@ class PackageRepositoryArgs:
     # CDN mode when set: the bucket is private and only this distribution reads it.
     # The distribution needs the bucket first, so this is usually a pulumi.deferred_output().
     reader_distribution_arn: pulumi.Input[str] | None = None
+    # Import the existing bucket of this name (the seed's) instead of creating it.
+    adopt: bool = False
 
 
 class PackageRepository(pulumi.ComponentResource):
@@ -42,7 +44,11 @@ class PackageRepository(pulumi.ComponentResource):
             f"{name}-bucket",
             bucket=args.bucket_name,
             force_destroy=args.force_destroy,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                import_=args.bucket_name if args.adopt else None,
+            ),
         )
         aws.s3.BucketVersioning(
             f"{name}-versioning",

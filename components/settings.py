@@ -7,10 +7,8 @@ A bad value raises InvalidSetting, whose message names the key and how to fix it
 from __future__ import annotations
 
 import enum
-import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 import pulumi
 
@@ -29,7 +27,6 @@ _GITHUB_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _CLOUDFRONT_CERTIFICATE_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[\w-]+$"
 )
-_SECONDS_PER_DAY = 86_400
 # A reader's name is its Basic-auth username and its key in CloudFront's KeyValueStore
 # (keys up to 512 bytes). No ':' (RFC 7617 usernames), nothing a URL or .netrc must escape.
 _READER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -66,15 +63,11 @@ class CustomDomain:
 
 @dataclass(frozen=True)
 class KeyRotation:
-    """When the deployer's access key is replaced: every `every_days`, or when `token` changes."""
+    """When the deployer's access key is replaced: `every_days` after it was created, or
+    when `token` changes (components/key_clock.py keeps the creation time)."""
 
     token: str
     every_days: int
-
-    def trigger(self, now: datetime) -> str:
-        """A value that changes exactly when the key is due for replacement."""
-        epoch = math.floor(now.timestamp() / _SECONDS_PER_DAY / self.every_days)
-        return f"{self.token}/{epoch}"
 
 
 class Access(enum.StrEnum):
@@ -379,4 +372,110 @@ def _check_private_reads(settings: Settings) -> None:
             "readers",
             "are only used by a private index, and access is public",
             "Run `pulumi config set access private`, or `pulumi config rm readers`",
+        )
+
+
+# How CI reaches AWS, and adopting the seed's deployment. Read after Settings, by their own
+# functions, so each stays one `pulumi config set` with one clear error.
+ACCESS_KEY, OIDC = "access-key", "oidc"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+_OIDC_PROVIDER_ARN = re.compile(
+    rf"^arn:aws[a-z-]*:iam::\d{{12}}:oidc-provider/{re.escape(GITHUB_OIDC_HOST)}$"
+)
+# A branch, a tag (glob allowed, e.g. refs/tags/v*) or a deployment environment.
+_PUBLISH_REF = re.compile(r"^(?:refs/(?:heads|tags)/[A-Za-z0-9._/*-]+|environment:[\w.-]+)$")
+_IAM_ROLE_NAME_MAX = 64
+# RFC 5280: an ACM certificate's domain name, its Common Name, is at most 64 characters.
+_ACM_DOMAIN_NAME_MAX = 64
+
+
+@dataclass(frozen=True)
+class OidcPublishing:
+    """CI assumes a role through GitHub's OIDC provider: no long-lived key anywhere."""
+
+    repository: GitHubRepository
+    role_name: str
+    # Reuse the account's provider (one per URL); None creates it.
+    provider_arn: str | None
+    ref: str | None
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim the role trusts: this repository, and with publishRef one ref."""
+        scope = f"repo:{self.repository.owner}/{self.repository.name}"
+        if self.ref is None:
+            return f"{scope}:*"
+        if self.ref.startswith("environment:"):
+            return f"{scope}:{self.ref}"
+        return f"{scope}:ref:{self.ref}"
+
+
+def publish_with(config: pulumi.Config, settings: Settings) -> OidcPublishing | None:
+    """publishWith: `access-key` (the default) or `oidc`, with its settings."""
+    mode = _optional(config, "publishWith") or ACCESS_KEY
+    provider_arn = _optional(config, "githubOidcProviderArn")
+    ref = _optional(config, "publishRef")
+    if mode not in (ACCESS_KEY, OIDC):
+        raise InvalidSetting(
+            "publishWith",
+            f"{mode!r} is neither {ACCESS_KEY} nor {OIDC}",
+            f"Run `pulumi config set publishWith {OIDC}`, or `pulumi config rm publishWith`",
+        )
+    if mode == ACCESS_KEY:
+        for key, value in (("githubOidcProviderArn", provider_arn), ("publishRef", ref)):
+            if value is not None:
+                raise InvalidSetting(
+                    key,
+                    f"is only used with publishWith {OIDC}",
+                    f"Run `pulumi config set publishWith {OIDC}`, or `pulumi config rm {key}`",
+                )
+        return None
+    if settings.github_repository is None:
+        raise InvalidSetting(
+            "githubRepository",
+            f"is required with publishWith {OIDC}: the role trusts only that repository",
+            "Run `pulumi config set githubRepository my-org/my-repo`",
+        )
+    if provider_arn is not None and not _OIDC_PROVIDER_ARN.match(provider_arn):
+        raise InvalidSetting(
+            "githubOidcProviderArn",
+            f"{provider_arn!r} is not the ARN of an IAM OIDC provider for {GITHUB_OIDC_HOST}",
+            f"Give arn:aws:iam::ACCOUNT:oidc-provider/{GITHUB_OIDC_HOST} (IAM console, "
+            "Identity providers), or `pulumi config rm githubOidcProviderArn` to create it",
+        )
+    if ref is not None and not _PUBLISH_REF.match(ref):
+        raise InvalidSetting(
+            "publishRef",
+            f"{ref!r} is not a branch, tag or environment",
+            "Give refs/heads/main, refs/tags/v* or environment:production, "
+            "or `pulumi config rm publishRef` to trust every ref of the repository",
+        )
+    role_name = f"{settings.project_name}-pypi-publisher-{settings.environment}"
+    if len(role_name) > _IAM_ROLE_NAME_MAX:
+        raise InvalidSetting(
+            "projectName",
+            f"makes the IAM role name {role_name!r} {len(role_name)} characters long, "
+            f"over IAM's {_IAM_ROLE_NAME_MAX}",
+            "Choose a shorter projectName or environment",
+        )
+    return OidcPublishing(settings.github_repository, role_name, provider_arn, ref)
+
+
+def adopt_existing(config: pulumi.Config) -> bool:
+    """adoptExisting: import the seed's bucket and deployer user instead of creating them."""
+    return config.get_bool("adoptExisting") or False
+
+
+def check_certificate_domain(domain: CustomDomain | None) -> None:
+    """ACM refuses to create a certificate for a name over 64 characters."""
+    if domain is None or domain.certificate_arn is not None:
+        return
+    if len(domain.name) > _ACM_DOMAIN_NAME_MAX:
+        raise InvalidSetting(
+            "domainName",
+            f"{domain.name!r} is {len(domain.name)} characters long; ACM creates certificates "
+            f"only for names up to {_ACM_DOMAIN_NAME_MAX}",
+            "Bring a certificate that covers it: `pulumi config set certificateArn "
+            "arn:aws:acm:us-east-1:ACCOUNT:certificate/ID`",
         )

@@ -209,11 +209,8 @@ class Reindexer:
                 # Already stored with these very bytes (an S3 ETag is their MD5): no write.
                 metadata_etag = metadata.etag
             else:
-                metadata_etag = self.storage.write(
-                    layout.metadata_key(name, filename),
-                    distribution.metadata,
-                    content_type=layout.METADATA_TYPE,
-                    cache_control=layout.FILE_CACHE_CONTROL,
+                metadata_etag = self._replace_metadata(
+                    layout.metadata_key(name, filename), distribution.metadata, metadata
                 )
         return FileEntry(
             filename=filename,
@@ -268,6 +265,24 @@ class Reindexer:
                 if stored is None or stored.body != html:
                     return False
         return True
+
+    def _replace_metadata(self, key: str, body: bytes, stored: ObjectInfo | None) -> str:
+        """Write a metadata file create-only: the bucket policy refuses any other write of
+        an immutable file, so a wrong one is deleted first (its old version stays)."""
+        if stored is not None:
+            self.storage.delete(key)
+        try:
+            return self.storage.write(
+                key,
+                body,
+                content_type=layout.METADATA_TYPE,
+                cache_control=layout.FILE_CACHE_CONTROL,
+                create_only=True,
+            )
+        except PreconditionFailed:
+            # A publish of the same wheel stored it meanwhile: its bytes are these.
+            info = self.storage.head(key)
+            return info.etag if info else ""
 
     def _problem(self, problem: str) -> None:
         with self._lock:

@@ -20,12 +20,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Shell variable <- stack output, as the seed's infrastructure/config.sh had them, plus the
 # distribution the publish task invalidates. Never the access key: the secret stays in Pulumi.
+# With publishWith oidc there is no deployer user, only the role CI assumes.
 REQUIRED_EXPORTS = {
     "S3_PYPI_BUCKET": "bucketName",
     "AWS_REGION": "region",
-    "DEPLOYMENT_USER": "deploymentUserName",
 }
-OPTIONAL_EXPORTS = {"AWS_PYPI_DISTRIBUTION_ID": "distributionId"}
+OPTIONAL_EXPORTS = {
+    "DEPLOYMENT_USER": "deploymentUserName",
+    "AWS_PYPI_ROLE_ARN": "publishRoleArn",
+    "AWS_PYPI_DISTRIBUTION_ID": "distributionId",
+}
 
 
 class StackError(PublishError):

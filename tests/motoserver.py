@@ -8,7 +8,7 @@ code under test, so this server takes conditional writes one at a time, as S3 do
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from threading import Lock, Thread
 from typing import Any
 
@@ -36,8 +36,11 @@ class AtomicConditionalWrites:
 
 
 class MotoServer:
-    def __init__(self) -> None:
-        app = AtomicConditionalWrites(DomainDispatcherApplication(create_backend_app))
+    def __init__(self, wrap: Callable[[Any], Any] | None = None) -> None:
+        """`wrap` puts a WSGI middleware in front of moto (tests/infra/policy_gate.py)."""
+        app: Any = AtomicConditionalWrites(DomainDispatcherApplication(create_backend_app))
+        if wrap is not None:
+            app = wrap(app)
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
         )

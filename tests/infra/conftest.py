@@ -17,9 +17,10 @@ class ProgramRunner:
     def __init__(self) -> None:
         self.last = Run([])
 
-    def __call__(self, config: dict[str, str], stack: str = "staging") -> Run:
+    def __call__(self, config: dict[str, str], stack: str = "staging", **options: str) -> Run:
+        """`options`: run_under_mocks's, e.g. engine_version."""
         self.last = Run([])
-        return run_under_mocks(self._program, stack=stack, config=config, into=self.last)
+        return run_under_mocks(self._program, stack=stack, config=config, into=self.last, **options)
 
     @staticmethod
     def _program() -> None:

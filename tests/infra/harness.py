@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 from google.protobuf import json_format
-from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.mocks import MockEngine, MockMonitor
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -23,6 +23,9 @@ DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 LOOKED_UP_ZONE_ID = "Z0LOOKEDUP"
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+KEY_CREATED = "2025-01-01T00:00:00Z"
+# The engine version the mocked CLI reports to require_pulumi_version.
+ENGINE_VERSION = "3.226.0"
 
 
 def reader_token(resource_name: str) -> str:
@@ -83,6 +86,14 @@ class CloudMocks(pulumi.runtime.Mocks):
                 }
             case "aws:route53/record:Record":
                 computed = {"fqdn": inputs["name"]}
+            case "aws:iam/role:Role":
+                computed = {"arn": f"arn:aws:iam::{ACCOUNT}:role/{inputs['name']}"}
+                resource_id = inputs["name"]
+            case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+                host = inputs["url"].removeprefix("https://")
+                computed = {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
+            case "pulumi-python:dynamic:Resource":  # the KeyClock (components/key_clock.py)
+                computed = {"created_at": KEY_CREATED, "due_at": "2025-04-01T00:00:00Z"}
         return resource_id, {**inputs, **computed}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
@@ -104,6 +115,8 @@ class Declared:
     protect: bool
     replacement_trigger: Any
     provider: str
+    import_id: str
+    delete_before_replace: bool
 
 
 class RecordingMonitor(MockMonitor):
@@ -131,6 +144,8 @@ class RecordingMonitor(MockMonitor):
                     if request.HasField("replacement_trigger")
                     else None,
                     provider=request.provider,
+                    import_id=request.importId,
+                    delete_before_replace=request.deleteBeforeReplace,
                 )
             )
         return response
@@ -160,6 +175,27 @@ def _reveal(value: Any) -> Any:
     return value
 
 
+class RecordingEngine(MockEngine):
+    """Answers require_pulumi_version as a CLI of ENGINE_VERSION would, recording the ask."""
+
+    def __init__(self, version: str, required: list[str]) -> None:
+        super().__init__(None)
+        self.version = tuple(map(int, version.split(".")))
+        self.required = required
+
+    def RequirePulumiVersion(self, request):
+        wanted = request.pulumi_version_range
+        self.required.append(wanted)
+        if not wanted.startswith(">="):
+            raise NotImplementedError(f"the mock engine reads only >= ranges, not {wanted}")
+        minimum = tuple(map(int, wanted.removeprefix(">=").split(".")))
+        if self.version < minimum:
+            raise pulumi.RunError(
+                f"Pulumi CLI version {'.'.join(map(str, self.version))} does not satisfy "
+                f"the version range {wanted!r}"
+            )
+
+
 @dataclass
 class Run:
     """What a program run declared and exported."""
@@ -167,6 +203,7 @@ class Run:
     declared: list[Declared]
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    required_versions: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [resource for resource in self.declared if resource.type == type_]
@@ -191,7 +228,12 @@ def resolve(value: Any) -> tuple[Any, bool]:
 
 
 def run_under_mocks(
-    program: Callable[[], None], *, stack: str, config: dict[str, str], into: Run | None = None
+    program: Callable[[], None],
+    *,
+    stack: str,
+    config: dict[str, str],
+    into: Run | None = None,
+    engine_version: str = ENGINE_VERSION,
 ) -> Run:
     """Run the program; `into` collects what was declared even if the program fails."""
     run = into if into is not None else Run([])
@@ -200,6 +242,7 @@ def run_under_mocks(
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
     )
+    pulumi.runtime.settings.SETTINGS.engine = RecordingEngine(engine_version, run.required_versions)
     pulumi.runtime.set_all_config(
         {key if ":" in key else f"{PROJECT}:{key}": value for key, value in config.items()}
     )

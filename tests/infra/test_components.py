@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components import (
     Deployer,
     DeployerArgs,
@@ -19,9 +21,14 @@ from components.policies import (
     deployer_policy,
     public_index_bucket_policy,
 )
-from components.settings import CustomDomain, GitHubRepository
+from components.settings import (
+    CustomDomain,
+    GitHubRepository,
+    KeyRotation,
+    OidcPublishing,
+)
 
-from .harness import SECRET_ACCESS_KEY, Run, resolve
+from .harness import KEY_CREATED, SECRET_ACCESS_KEY, Run, resolve
 
 BUCKET = "acme-pypi-test"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
@@ -125,6 +132,7 @@ class TestPackageDomain:
             "aws:cloudfront/originAccessControl:OriginAccessControl",
             "aws:cloudfront/function:Function",
             "aws:cloudfront/distribution:Distribution",
+            "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
         }
         access = run.one("aws:cloudfront/originAccessControl:OriginAccessControl").inputs
         assert access["originAccessControlOriginType"] == "s3"
@@ -168,6 +176,10 @@ class TestPackageDomain:
 class TestDeployer:
     TYPE = "private-pypi:index:Deployer"
 
+    @pytest.fixture(autouse=True)
+    def github_token(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_fromenvironment")
+
     @staticmethod
     def args(**overrides) -> DeployerArgs:
         defaults = {
@@ -175,7 +187,7 @@ class TestDeployer:
             "bucket_name": BUCKET,
             "bucket_arn": BUCKET_ARN,
             "region": "eu-west-1",
-            "key_rotation_trigger": "token/222",
+            "key_rotation": KeyRotation(token="token", every_days=30),
         }
         return DeployerArgs(**{**defaults, **overrides})
 
@@ -189,14 +201,20 @@ class TestDeployer:
             "aws:iam/user:User",
             "aws:iam/userPolicy:UserPolicy",
             "aws:iam/accessKey:AccessKey",
+            "pulumi-python:dynamic:Resource",
         }
         assert run.one("aws:iam/user:User").inputs["name"] == "acme-pypi-deployer-test"
         policy = run.one("aws:iam/userPolicy:UserPolicy").inputs
         assert policy["user"] == "acme-pypi-deployer-test"
         assert json.loads(policy["policy"]) == deployer_policy(BUCKET_ARN, None)
+        clock = run.one("pulumi-python:dynamic:Resource")
+        assert clock.name == "ci-key-clock"
+        assert (clock.inputs["every_days"], clock.inputs["token"]) == (30, "token")
         key = run.one("aws:iam/accessKey:AccessKey")
-        assert key.replacement_trigger == "token/222"
+        # The key is replaced exactly when the clock records a new creation time.
+        assert key.replacement_trigger == KEY_CREATED
         assert key.inputs["user"] == "acme-pypi-deployer-test"
+        assert not run.one("aws:iam/user:User").import_id
 
     def test_the_secret_key_is_a_pulumi_secret(self, run_component):
         deployers: list[Deployer] = []
@@ -235,3 +253,70 @@ class TestDeployer:
         assert secrets["AWS_PYPI_DISTRIBUTION_ID"].inputs["value"] == "EGIVEN"
         policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
         assert policy == deployer_policy(BUCKET_ARN, DISTRIBUTION_ARN)
+
+    def test_adopting_imports_the_seeds_user_by_name(self, run_component):
+        run = run_component(lambda: Deployer("ci", self.args(adopt_user=True)))
+
+        assert run.one("aws:iam/user:User").import_id == "acme-pypi-deployer-test"
+
+    def test_github_secrets_are_never_created_before_the_old_ones_go(self, run_component):
+        run = run_component(
+            lambda: Deployer("ci", self.args(github_repository=GitHubRepository("acme", "p")))
+        )
+
+        secrets = run.of_type("github:index/actionsSecret:ActionsSecret")
+        assert secrets and all(secret.delete_before_replace for secret in secrets)
+
+    def test_oidc_makes_a_role_for_one_repository_and_no_user_or_key(self, run_component):
+        deployers: list[Deployer] = []
+        oidc = OidcPublishing(
+            GitHubRepository("acme", "packages"), "acme-pypi-publisher-test", None, None
+        )
+        run = run_component(
+            lambda: deployers.append(
+                Deployer(
+                    "ci",
+                    self.args(oidc=oidc, github_repository=oidc.repository),
+                )
+            )
+        )
+
+        assert_children_of(run, self.TYPE, "ci")
+        assert not run.types & {"aws:iam/user:User", "aws:iam/accessKey:AccessKey"}
+        provider = run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs
+        assert provider["url"] == "https://token.actions.githubusercontent.com"
+        assert provider["clientIdLists"] == ["sts.amazonaws.com"]
+        role = run.one("aws:iam/role:Role")
+        assert role.inputs["name"] == "acme-pypi-publisher-test"
+        (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        provider_arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+        assert trust["Principal"] == {"Federated": provider_arn}
+        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert trust["Condition"] == {
+            "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+            "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/packages:*"},
+        }
+        policy = run.one("aws:iam/rolePolicy:RolePolicy").inputs
+        assert policy["role"] == "acme-pypi-publisher-test"
+        assert json.loads(policy["policy"]) == deployer_policy(BUCKET_ARN, None)
+        secrets = {
+            s.inputs["secretName"]: s.inputs["value"]
+            for s in run.of_type("github:index/actionsSecret:ActionsSecret")
+        }
+        assert secrets == {
+            "AWS_PYPI_ROLE_ARN": "arn:aws:iam::123456789012:role/acme-pypi-publisher-test",
+            "AWS_PYPI_REGION": "eu-west-1",
+            "AWS_PYPI_BUCKET": BUCKET,
+        }
+
+    def test_oidc_reuses_the_accounts_provider_when_given(self, run_component):
+        given = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+        oidc = OidcPublishing(GitHubRepository("acme", "p"), "r", given, "refs/tags/v*")
+        run = run_component(lambda: Deployer("ci", self.args(oidc=oidc)))
+
+        assert "aws:iam/openIdConnectProvider:OpenIdConnectProvider" not in run.types
+        (trust,) = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Federated": given}
+        assert trust["Condition"]["StringLike"] == {
+            "token.actions.githubusercontent.com:sub": "repo:acme/p:ref:refs/tags/v*"
+        }

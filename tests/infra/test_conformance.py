@@ -1,11 +1,13 @@
-"""The rendered policies, enforced by moto over real HTTP: CI publishes, anyone installs.
+"""The rendered policies, enforced over real HTTP: CI publishes, anyone installs.
 
-moto applies only the `Principal: "*"` statements of a bucket policy and ignores Condition,
-so the bucket gets the policy's unconditional statements and test_policies.py reads the
-conditional ones. With IAM enforced moto refuses anonymous requests, so enforcement is
-switched off (`/moto-api/reset-auth`) before the anonymous reads. moto's settings and
-backends are global to the process: buckets and users here get unique names, and
-enforcement is always switched back off.
+moto enforces the deployer's IAM policy and the bucket policy's `Principal: "*"` statements,
+but ignores Condition, so the bucket gets the policy's unconditional statements and the
+policy gate in front of moto (policy_gate.py) evaluates the conditional Deny statements
+that guard writes; test_policies.py reads the rest (TLS, prefixes, CloudFront's source).
+With IAM enforced moto refuses anonymous requests, so enforcement is switched off
+(`/moto-api/reset-auth`) before the anonymous reads. moto's settings and backends are
+global to the process: buckets and users here get unique names, and enforcement is always
+switched back off.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from components.policies import deployer_policy, public_index_bucket_policy
+from tests.motoserver import MotoServer
+
+from .policy_gate import BucketPolicyGate
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -38,6 +42,7 @@ ADMIN = {"aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
 @dataclass(frozen=True)
 class Moto:
     endpoint: str
+    gate: BucketPolicyGate
 
     def client(self, service: str, **credentials: str):
         return boto3.client(
@@ -67,9 +72,13 @@ class Deployment:
     bucket: str
     other_bucket: str
     credentials: dict[str, str]
+    admin_credentials: dict[str, str]
 
     def s3(self):
         return self.moto.client("s3", **self.credentials)
+
+    def admin_s3(self):
+        return self.moto.client("s3", **self.admin_credentials)
 
     def anonymous_get(self, path: str) -> int:
         try:
@@ -81,10 +90,10 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[Moto]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    gates: list[BucketPolicyGate] = []
+    server = MotoServer(wrap=lambda app: gates.append(BucketPolicyGate(app)) or gates[0])
     server.start()
-    host, port = server.get_host_and_port()
-    moto = Moto(f"http://{host}:{port}")
+    moto = Moto(server.endpoint, gates[0])
     try:
         yield moto
     finally:
@@ -99,11 +108,13 @@ def deployment(moto: Moto) -> Iterator[Deployment]:
     s3, iam = moto.client("s3"), moto.client("iam")
     for name in (bucket, other_bucket):
         s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     bucket_policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
     unconditional = [s for s in bucket_policy["Statement"] if "Condition" not in s]
     s3.put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({**bucket_policy, "Statement": unconditional})
     )
+    moto.gate.enforce(bucket, bucket_policy)
     s3.put_object(Bucket=bucket, Key="notes/private.txt", Body=b"not for the public")
 
     user = f"acme-pypi-deployer-{suffix}"
@@ -113,14 +124,30 @@ def deployment(moto: Moto) -> Iterator[Deployment]:
         PolicyName="publish",
         PolicyDocument=json.dumps(deployer_policy(f"arn:aws:s3:::{bucket}", None)),
     )
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    credentials = {
-        "aws_access_key_id": key["AccessKeyId"],
-        "aws_secret_access_key": key["SecretAccessKey"],
-    }
+    administrator = f"admin-{suffix}"
+    iam.create_user(UserName=administrator)
+    iam.put_user_policy(
+        UserName=administrator,
+        PolicyName="everything",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    credentials, admin_credentials = (
+        {
+            "aws_access_key_id": key["AccessKeyId"],
+            "aws_secret_access_key": key["SecretAccessKey"],
+        }
+        for key in (
+            iam.create_access_key(UserName=name)["AccessKey"] for name in (user, administrator)
+        )
+    )
     moto.enforce_iam(True)
     try:
-        yield Deployment(moto, bucket, other_bucket, credentials)
+        yield Deployment(moto, bucket, other_bucket, credentials, admin_credentials)
     finally:
         moto.enforce_iam(False)
 
@@ -262,3 +289,279 @@ def test_anyone_pip_installs_from_the_index(anonymous: Deployment, tmp_path: Pat
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (target / "hello_acme.py").exists()
+
+
+def published_key(deployment: Deployment, suffix: str) -> str:
+    keys = [
+        o["Key"]
+        for o in deployment.s3().list_objects_v2(Bucket=deployment.bucket, Prefix="simple/")[
+            "Contents"
+        ]
+    ]
+    (key,) = [key for key in keys if key.endswith(suffix)]
+    return key
+
+
+def test_a_stolen_key_cannot_overwrite_a_published_file(published: Deployment):
+    s3 = published.s3()
+    wheel = published_key(published, ".whl")
+
+    assert_denied(s3.put_object, Bucket=published.bucket, Key=wheel, Body=b"malware")
+    assert_denied(s3.put_object, Bucket=published.bucket, Key=f"{wheel}.metadata", Body=b"x")
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=published.bucket, Key=wheel, Body=b"malware", IfNoneMatch="*")
+    assert refused.value.response["Error"]["Code"] == "PreconditionFailed"
+
+
+def test_a_stolen_key_cannot_write_outside_the_index_or_with_its_own_encryption_key(
+    published: Deployment,
+):
+    s3 = published.s3()
+
+    assert_denied(s3.put_object, Bucket=published.bucket, Key="notes/x", Body=b"x")
+    assert_denied(
+        s3.put_object,
+        Bucket=published.bucket,
+        Key="simple/x.html.gz",
+        Body=b"x",
+        SSECustomerAlgorithm="AES256",
+        SSECustomerKey="k" * 32,
+    )
+    assert_denied(s3.get_object, Bucket=published.bucket, Key="notes/private.txt")
+
+
+def test_a_stolen_key_deletes_only_release_files_and_versioning_brings_them_back(
+    published: Deployment,
+):
+    s3, admin = published.s3(), published.admin_s3()
+    wheel = published_key(published, ".whl")
+
+    assert_denied(s3.delete_object, Bucket=published.bucket, Key="simple/index.html")
+    assert_denied(s3.delete_object, Bucket=published.bucket, Key="notes/private.txt")
+    s3.delete_object(Bucket=published.bucket, Key=wheel)
+    versions = s3_versions = admin.list_object_versions(Bucket=published.bucket, Prefix=wheel)
+    (marker,) = versions["DeleteMarkers"]
+    assert_denied(
+        s3.delete_object,
+        Bucket=published.bucket,
+        Key=wheel,
+        VersionId=s3_versions["Versions"][0]["VersionId"],
+    )
+
+    # The README's recovery: remove the delete marker, and the wheel is back as it was.
+    admin.delete_object(Bucket=published.bucket, Key=wheel, VersionId=marker["VersionId"])
+    assert admin.head_object(Bucket=published.bucket, Key=wheel)["ContentLength"] > 0
+
+
+def test_a_large_upload_passes_the_guards_and_can_abort_its_parts(
+    published: Deployment, tmp_path: Path
+):
+    from private_pypi.storage import S3Settings, S3Storage
+    from private_pypi.storage.s3 import TRANSFER_CONFIG
+
+    storage = S3Storage(
+        S3Settings(
+            bucket=published.bucket,
+            region=REGION,
+            access_key_id=published.credentials["aws_access_key_id"],
+            secret_access_key=published.credentials["aws_secret_access_key"],
+            endpoint_url=published.moto.endpoint,
+        )
+    )
+    big = tmp_path / "big-1.0-py3-none-any.whl"
+    big.write_bytes(os.urandom(TRANSFER_CONFIG.multipart_threshold + 1024))
+    key = "simple/big/big-1.0-py3-none-any.whl"
+
+    assert storage.upload(key, big, content_type="x", cache_control="x", metadata={})
+    assert storage.upload(key, big, content_type="x", cache_control="x", metadata={}) is None
+
+    s3 = published.s3()
+    upload = s3.create_multipart_upload(Bucket=published.bucket, Key="simple/big/part.whl")
+    s3.upload_part(
+        Bucket=published.bucket,
+        Key="simple/big/part.whl",
+        PartNumber=1,
+        UploadId=upload["UploadId"],
+        Body=b"x" * 1024,
+    )
+    s3.abort_multipart_upload(
+        Bucket=published.bucket, Key="simple/big/part.whl", UploadId=upload["UploadId"]
+    )
+
+
+def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
+    deployment: Deployment, wheel: Path
+):
+    """publishWith oidc, as the workflow runs it: configure-aws-credentials calls
+    AssumeRoleWithWebIdentity and exports the session; `invoke publish` runs unchanged.
+
+    moto does not check the token's signature or the trust policy's conditions (those are
+    read in test_policies.py and test_program.py); it does enforce the role's policy."""
+    from components.policies import github_oidc_trust_policy
+
+    admin_iam = deployment.moto.client("iam", **deployment.admin_credentials)
+    bucket = f"acme-pypi-oidc-{uuid.uuid4().hex[:8]}"
+    deployment.admin_s3().create_bucket(Bucket=bucket)
+    deployment.moto.gate.enforce(bucket, public_index_bucket_policy(f"arn:aws:s3:::{bucket}"))
+    provider = admin_iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["0" * 40],
+    )["OpenIDConnectProviderArn"]
+    role_name = f"acme-pypi-publisher-{uuid.uuid4().hex[:8]}"
+    role = admin_iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=json.dumps(
+            github_oidc_trust_policy(provider, "repo:acme/python-packages:*")
+        ),
+    )["Role"]
+    admin_iam.put_role_policy(
+        RoleName=role_name,
+        PolicyName="publish",
+        PolicyDocument=json.dumps(deployer_policy(f"arn:aws:s3:::{bucket}", None)),
+    )
+    # AssumeRoleWithWebIdentity is an unsigned call, which moto's enforcement cannot take.
+    deployment.moto.enforce_iam(False)
+    try:
+        credentials = deployment.moto.client("sts").assume_role_with_web_identity(
+            RoleArn=role["Arn"],
+            RoleSessionName="GitHubActions",
+            WebIdentityToken="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvcGFja2FnZXMifQ.x",
+        )["Credentials"]
+    finally:
+        deployment.moto.enforce_iam(True)
+    role_environment = {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "publish", "--dist", str(wheel.parent)],
+        cwd=ROOT,
+        env={
+            **clean_environment(),
+            **role_environment,
+            "AWS_ENDPOINT_URL": deployment.moto.endpoint,
+            "AWS_PYPI_BUCKET": bucket,
+            "AWS_PYPI_REGION": REGION,
+            # The workflow passes the absent key secrets as empty strings.
+            "AWS_PYPI_ACCESS_KEY_ID": "",
+            "AWS_PYPI_SECRET_ACCESS_KEY": "",
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    as_role = deployment.moto.client("s3", **{k.lower(): v for k, v in role_environment.items()})
+    listed = as_role.list_objects_v2(Bucket=bucket, Prefix="simple/hello-acme/")
+    assert f"simple/hello-acme/{wheel.name}" in {o["Key"] for o in listed["Contents"]}
+    assert_denied(as_role.put_object, Bucket=bucket, Key="notes/x", Body=b"x")
+    assert_denied(as_role.list_objects_v2, Bucket=deployment.bucket)
+
+
+def seed_page(files: list[str]) -> bytes:
+    """A project page as the seed's scripts/distribute.sh wrote it: plain links, no hashes."""
+    links = "".join(f'<a href="{name}">{name}</a><br/>\n' for name in files)
+    return f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n".encode()
+
+
+def run_task(*args: str, credentials: dict[str, str], endpoint: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env={
+            **clean_environment(),
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_PYPI_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_PYPI_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_PYPI_REGION": REGION,
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
+    deployment: Deployment, example_dists: list[Path]
+):
+    """README "Moving from CloudFormation", step 3: the bucket as distribute.sh left it
+    (simple/NAME/index.html beside the files; no directory keys, no JSON, no metadata),
+    then our bucket policy, then `invoke reindex` and `invoke verify`."""
+    admin = deployment.admin_s3()
+    bucket = f"my-company-pypi-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=bucket)
+    admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    by_project: dict[str, list[Path]] = {}
+    for dist in example_dists:
+        project = dist.name.split("-")[0].replace("_", "-")
+        by_project.setdefault(project, []).append(dist)
+    for project, dists in by_project.items():
+        for dist in dists:
+            admin.put_object(
+                Bucket=bucket, Key=f"simple/{project}/{dist.name}", Body=dist.read_bytes()
+            )
+        admin.put_object(
+            Bucket=bucket,
+            Key=f"simple/{project}/index.html",
+            Body=seed_page([dist.name for dist in dists]),
+            ContentType="text/html",
+        )
+    before = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert not any(key.endswith(("/", ".json", ".metadata")) for key in before)
+    # One wrong metadata file too, as a hand-made copy might have left: reindex replaces it
+    # although the policy refuses overwriting it.
+    (hello_wheel,) = [d for d in by_project["acme-hello"] if d.suffix == ".whl"]
+    wrong_metadata = f"simple/acme-hello/{hello_wheel.name}.metadata"
+    admin.put_object(Bucket=bucket, Key=wrong_metadata, Body=b"Metadata-Version: 2.1\nName: x\n")
+    policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
+    unconditional = [s for s in policy["Statement"] if "Condition" not in s]
+    admin.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({**policy, "Statement": unconditional})
+    )
+    deployment.moto.gate.enforce(bucket, policy)
+
+    reindexed = run_task(
+        "reindex",
+        "--repository",
+        f"s3://{bucket}",
+        credentials=deployment.admin_credentials,
+        endpoint=deployment.moto.endpoint,
+    )
+
+    assert reindexed.returncode == 0, reindexed.stdout + reindexed.stderr
+    after = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"simple/", "simple/index.html", "simple/index.json"} <= set(after)
+    for project, dists in by_project.items():
+        assert {f"simple/{project}/", f"simple/{project}/index.json"} <= set(after)
+        for dist in dists:
+            key = f"simple/{project}/{dist.name}"
+            assert after[key] == before[key], "a published file was rewritten"
+            if dist.suffix == ".whl":
+                assert f"{key}.metadata" in after
+    metadata = admin.get_object(Bucket=bucket, Key=wrong_metadata)["Body"].read().decode()
+    assert "Name: acme-hello" in metadata
+    page = json.loads(
+        admin.get_object(Bucket=bucket, Key="simple/acme-hello/index.json")["Body"].read()
+    )
+    assert {f["filename"] for f in page["files"]} == {d.name for d in by_project["acme-hello"]}
+    assert all(f["hashes"]["sha256"] for f in page["files"])
+
+    # verify reads the pages anonymously, as pip does: moto takes no anonymous reads
+    # while it enforces IAM.
+    deployment.moto.enforce_iam(False)
+    try:
+        verified = run_task(
+            "verify",
+            "--repository",
+            f"s3://{bucket}",
+            credentials=deployment.admin_credentials,
+            endpoint=deployment.moto.endpoint,
+        )
+    finally:
+        deployment.moto.enforce_iam(True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -1,7 +1,9 @@
 """The access policies, read statement by statement.
 
 moto ignores Condition, so the conditional statements (TLS only, CloudFront's source ARN,
-the listing prefix) are checked here; test_conformance.py enforces the rest.
+the listing prefixes) are checked here; test_conformance.py enforces the rest, the write
+guards through the policy gate (policy_gate.py), whose reading of the guards' conditions
+is checked here too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from components.policies import (
     deployer_policy,
     public_index_bucket_policy,
 )
+
+from .policy_gate import S3Request, denied_by
 
 BUCKET_ARN = "arn:aws:s3:::acme-pypi-production"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE"
@@ -81,19 +85,97 @@ def test_cdn_reader_is_only_this_distribution():
         assert statement["Condition"]["StringEquals"] == {"AWS:SourceArn": DISTRIBUTION_ARN}
 
 
-def test_deployer_publishes_to_this_bucket_only():
+def test_deployer_publishes_under_simple_only():
     document = statements(deployer_policy(BUCKET_ARN, None))
 
-    assert set(document) == {"ListPackages", "PublishPackages"}
+    assert set(document) == {"ListPackages", "PublishPackages", "DeleteReleases"}
     assert actions(document["ListPackages"]) == {"s3:ListBucket"}
     assert document["ListPackages"]["Resource"] == BUCKET_ARN
+    assert document["ListPackages"]["Condition"] == {"StringLike": {"s3:prefix": "simple/*"}}
     assert actions(document["PublishPackages"]) == {
         "s3:GetObject",
         "s3:PutObject",
-        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
     }
-    assert document["PublishPackages"]["Resource"] == f"{BUCKET_ARN}/*"
+    assert document["PublishPackages"]["Resource"] == f"{BUCKET_ARN}/simple/*"
     assert all(s["Effect"] == "Allow" and "Principal" not in s for s in document.values())
+
+
+def test_deployer_deletes_release_files_and_yank_markers_never_pages():
+    delete = statements(deployer_policy(BUCKET_ARN, None))["DeleteReleases"]
+
+    assert actions(delete) == {"s3:DeleteObject"}
+    assert sorted(delete["Resource"]) == sorted(
+        f"{BUCKET_ARN}/simple/*{suffix}"
+        for suffix in (".whl", ".tar.gz", ".zip", ".metadata", ".yank")
+    )
+
+
+@pytest.mark.parametrize("mode", BUCKET_POLICIES)
+def test_both_modes_refuse_overwriting_a_published_file(mode):
+    deny = statements(BUCKET_POLICIES[mode])["DenyOverwritingFiles"]
+
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert deny["Action"] == "s3:PutObject"
+    assert sorted(deny["Resource"]) == sorted(
+        f"{BUCKET_ARN}/*{suffix}" for suffix in (".whl", ".tar.gz", ".zip", ".metadata")
+    )
+    # AWS's "Enforce conditional writes" example: multipart steps are exempt.
+    assert deny["Condition"] == {
+        "Null": {"s3:if-none-match": "true"},
+        "Bool": {"s3:ObjectCreationOperation": "true"},
+    }
+
+
+@pytest.mark.parametrize("mode", BUCKET_POLICIES)
+def test_both_modes_refuse_customer_provided_encryption_keys(mode):
+    deny = statements(BUCKET_POLICIES[mode])["DenyCustomerProvidedKeys"]
+
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert deny["Action"] == "s3:PutObject"
+    assert deny["Resource"] == f"{BUCKET_ARN}/*"
+    assert deny["Condition"] == {
+        "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
+    }
+
+
+WHEEL = "simple/acme/acme-1.0-py3-none-any.whl"
+
+
+def request(method: str, key: str, query: str = "", **headers: str) -> S3Request:
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": f"/acme-pypi-production/{key}"}
+    environ["QUERY_STRING"] = query
+    environ |= {f"HTTP_{name.upper()}": value for name, value in headers.items()}
+    parsed = S3Request.of(environ)
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "key", "query", "headers", "denied"),
+    [
+        ("put-wheel", "PUT", WHEEL, "", {}, ["DenyOverwritingFiles"]),
+        ("put-wheel-if-none-match", "PUT", WHEEL, "", {"if_none_match": "*"}, []),
+        ("put-page", "PUT", "simple/acme/index.html", "", {}, []),
+        ("create-multipart", "POST", WHEEL, "uploads=", {}, []),
+        ("upload-part", "PUT", WHEEL, "partNumber=1&uploadId=u", {}, []),
+        ("complete", "POST", WHEEL, "uploadId=u", {}, ["DenyOverwritingFiles"]),
+        ("complete-if-none-match", "POST", WHEEL, "uploadId=u", {"if_none_match": "*"}, []),
+        (
+            "sse-c",
+            "PUT",
+            "simple/acme/index.html",
+            "",
+            {"x_amz_server_side_encryption_customer_algorithm": "AES256"},
+            ["DenyCustomerProvidedKeys"],
+        ),
+        ("abort", "DELETE", WHEEL, "uploadId=u", {}, []),
+    ],
+)
+def test_the_guards_read_as_s3_evaluates_them(case, method, key, query, headers, denied):
+    policy = BUCKET_POLICIES["s3-only"]
+
+    assert denied_by(policy, request(method, key, query, **headers)) == denied, case
 
 
 def test_deployer_invalidates_only_its_distribution():
@@ -101,4 +183,4 @@ def test_deployer_invalidates_only_its_distribution():
 
     assert actions(document["RefreshIndexPages"]) == {"cloudfront:CreateInvalidation"}
     assert document["RefreshIndexPages"]["Resource"] == DISTRIBUTION_ARN
-    assert "*" not in {s["Resource"] for s in document.values()}
+    assert all(s["Resource"] != "*" for s in document.values())

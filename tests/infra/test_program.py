@@ -10,6 +10,7 @@ from .harness import (
     ACCESS_KEY_ID,
     DISTRIBUTION_DOMAIN,
     DISTRIBUTION_ID,
+    KEY_CREATED,
     LOOKED_UP_ZONE_ID,
     SECRET_ACCESS_KEY,
     Run,
@@ -18,7 +19,7 @@ from .harness import (
 S3_ONLY = {"projectName": "acme", "aws:region": "eu-west-1"}
 CUSTOM_DOMAIN = {**S3_ONLY, "domainName": "packages.acme.dev"}
 OWN_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/brought-along"
-GITHUB = {"githubRepository": "acme/python-packages"}
+GITHUB = {"githubRepository": "acme/python-packages", "github:token": "ghp_fromconfig"}
 
 CLOUDFRONT_TYPES = {
     "aws:cloudfront/distribution:Distribution",
@@ -210,17 +211,15 @@ def test_deployer_may_invalidate_only_its_distribution(run_program):
     assert invalidation["Resource"].endswith(f":distribution/{DISTRIBUTION_ID}")
 
 
-def test_changing_the_rotation_token_replaces_the_access_key(run_program):
-    before = run_program({**S3_ONLY, "keyRotation": "2025-01-01T00:00:00Z"})
-    same = run_program({**S3_ONLY, "keyRotation": "2025-01-01T00:00:00Z"})
-    after = run_program({**S3_ONLY, "keyRotation": "2025-06-01T00:00:00Z"})
+def test_the_key_is_replaced_when_its_clock_records_a_new_creation_time(run_program):
+    run = run_program({**S3_ONLY, "keyRotation": "2025-06-01T00:00:00Z", "keyRotationDays": "30"})
 
-    def trigger(run: Run) -> str:
-        return run.one("aws:iam/accessKey:AccessKey").replacement_trigger
-
-    assert trigger(before) == trigger(same)
-    assert trigger(after) != trigger(before)
-    assert trigger(after).startswith("2025-06-01T00:00:00Z/")
+    clock = run.one("pulumi-python:dynamic:Resource")
+    assert (clock.inputs["token"], clock.inputs["every_days"]) == ("2025-06-01T00:00:00Z", 30)
+    key = run.one("aws:iam/accessKey:AccessKey")
+    assert key.replacement_trigger == clock.state["created_at"] == KEY_CREATED
+    assert run.outputs["accessKeyCreated"] == KEY_CREATED
+    assert run.outputs["accessKeyRotatesAfter"] == clock.state["due_at"]
 
 
 @pytest.mark.parametrize(
@@ -242,3 +241,143 @@ def test_force_destroy_and_environment_reach_the_bucket(run_program):
     assert bucket["forceDestroy"] is True
     assert bucket["bucket"] == "acme-pypi-prod"
     assert run.one("aws:iam/user:User").inputs["name"] == "acme-pypi-deployer-prod"
+
+
+def test_the_program_requires_the_engine_that_rotates_keys(run_program):
+    run = run_program(S3_ONLY)
+
+    assert run.required_versions == [">=3.226.0"]
+
+
+def test_an_older_cli_stops_before_any_resource(run_program):
+    with pytest.raises(Exception, match=r"3\.214\.0 does not satisfy"):
+        run_program(S3_ONLY, engine_version="3.214.0")
+
+    assert run_program.last.declared == []
+
+
+def test_the_github_token_comes_from_stack_config_as_a_secret(run_program, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    run = run_program({**S3_ONLY, **GITHUB})
+
+    provider = run.one("pulumi:providers:github")
+    assert provider.inputs["token"] == "ghp_fromconfig"
+    assert "token" in provider.secret_inputs
+
+
+def test_the_github_token_comes_from_the_environment_otherwise(run_program, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_fromenvironment")
+    config = {key: value for key, value in {**S3_ONLY, **GITHUB}.items() if key != "github:token"}
+
+    provider = run_program(config).one("pulumi:providers:github")
+    assert provider.inputs["token"] == "ghp_fromenvironment"
+    assert "token" in provider.secret_inputs
+
+
+def test_without_a_github_token_nothing_is_created(run_program, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    config = {key: value for key, value in {**S3_ONLY, **GITHUB}.items() if key != "github:token"}
+
+    with pytest.raises(Exception, match=r"github:token: is not set and GITHUB_TOKEN is empty"):
+        run_program(config)
+    assert run_program.last.declared == []
+
+
+def test_index_responses_vary_by_accept_through_a_response_headers_policy(run_program):
+    run = run_program({**S3_ONLY, "cdn": "true"})
+
+    policy = run.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    assert policy.inputs["customHeadersConfig"] == {
+        "items": [{"header": "Vary", "value": "Accept, Accept-Encoding", "override": True}]
+    }
+    behaviour = run.one("aws:cloudfront/distribution:Distribution").inputs["defaultCacheBehavior"]
+    assert behaviour["responseHeadersPolicyId"] == "cdn-vary-id"  # the mocked id
+
+
+def longest_domain() -> str:
+    """A 253-character name of 63-character labels: the longest domainName accepted."""
+    return ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+
+
+def test_a_long_domain_keeps_every_comment_within_cloudfronts_128(run_program):
+    domain = longest_domain()
+    run = run_program({**S3_ONLY, "domainName": domain, "certificateArn": OWN_CERTIFICATE})
+
+    distribution = run.one("aws:cloudfront/distribution:Distribution").inputs
+    assert distribution["aliases"] == [domain]
+    comments = [r.inputs.get("comment", "") for r in run.declared]
+    assert all(len(comment) <= 128 for comment in comments)
+    short = run_program(CUSTOM_DOMAIN).one("aws:cloudfront/distribution:Distribution")
+    assert short.inputs["comment"] == "Python package index at packages.acme.dev"
+
+
+def test_a_domain_too_long_for_an_acm_certificate_asks_for_one(run_program):
+    domain = "p" * 60 + ".acme.dev"
+
+    with pytest.raises(
+        Exception, match=r"domainName: .* ACM creates certificates only for names up to 64"
+    ):
+        run_program({**S3_ONLY, "domainName": domain})
+    assert run_program.last.declared == []
+
+
+OIDC = {**S3_ONLY, **GITHUB, "publishWith": "oidc"}
+
+
+def test_oidc_publishing_needs_no_user_and_no_key(run_program):
+    run = run_program(OIDC)
+
+    assert not run.types & {"aws:iam/user:User", "aws:iam/accessKey:AccessKey"}
+    role = run.one("aws:iam/role:Role")
+    assert role.inputs["name"] == "acme-pypi-publisher-staging"
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"] == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/python-packages:*"},
+    }
+    assert set(github_secrets(run)) == {
+        "AWS_PYPI_ROLE_ARN",
+        "AWS_PYPI_REGION",
+        "AWS_PYPI_BUCKET",
+    }
+    assert run.outputs["publishRoleArn"].endswith(":role/acme-pypi-publisher-staging")
+    assert not {"accessKeyId", "accessKeySecret", "deploymentUserName"} & set(run.outputs)
+    assert run.secret_outputs == set()
+
+
+@pytest.mark.parametrize(
+    ("ref", "subject"),
+    [
+        ("refs/heads/main", "repo:acme/python-packages:ref:refs/heads/main"),
+        ("refs/tags/v*", "repo:acme/python-packages:ref:refs/tags/v*"),
+        ("environment:production", "repo:acme/python-packages:environment:production"),
+    ],
+)
+def test_publish_ref_scopes_the_role_to_one_ref(run_program, ref, subject):
+    run = run_program({**OIDC, "publishRef": ref, "cdn": "true"})
+
+    (trust,) = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["StringLike"] == {"token.actions.githubusercontent.com:sub": subject}
+    assert github_secrets(run)["AWS_PYPI_DISTRIBUTION_ID"] == DISTRIBUTION_ID
+
+
+def test_an_existing_github_oidc_provider_is_reused(run_program):
+    given = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    run = run_program({**OIDC, "githubOidcProviderArn": given})
+
+    assert "aws:iam/openIdConnectProvider:OpenIdConnectProvider" not in run.types
+    (trust,) = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Federated": given}
+
+
+def test_adopting_imports_the_seeds_bucket_and_user(run_program):
+    run = run_program({**S3_ONLY, "adoptExisting": "true"}, stack="production")
+
+    assert run.one("aws:s3/bucket:Bucket").import_id == "acme-pypi-production"
+    assert run.one("aws:iam/user:User").import_id == "acme-pypi-deployer-production"
+    imported = {r.type for r in run.declared if r.import_id}
+    assert imported == {"aws:s3/bucket:Bucket", "aws:iam/user:User"}
+
+
+def test_without_adopting_nothing_is_imported(run_program):
+    assert not any(r.import_id for r in run_program(S3_ONLY).declared)

@@ -19,6 +19,10 @@ SETTINGS = {
     "keyRotation": "string",
     "forceDestroy": "boolean",
     "access": "string",
+    "publishWith": "string",
+    "githubOidcProviderArn": "string",
+    "publishRef": "string",
+    "adoptExisting": "boolean",
 }
 SECRETS = [
     "AWS_PYPI_ACCESS_KEY_ID",
@@ -72,3 +76,41 @@ def test_the_workflow_publishes_on_tags_with_the_five_secrets():
     (publish,) = [step for step in steps if "invoke publish" in step.get("run", "")]
     assert publish["run"] == "uv run --no-default-groups invoke publish"
     assert publish["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS}
+
+
+def test_with_a_role_arn_the_workflow_assumes_it_through_oidc_before_publishing():
+    workflow = load(".github/workflows/publish.yml")
+    job = workflow["jobs"]["publish"]
+
+    assert workflow["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["env"] == {"AWS_PYPI_ROLE_ARN": "${{ secrets.AWS_PYPI_ROLE_ARN }}"}
+    names = [step.get("uses", step.get("run", "")).split("@")[0] for step in job["steps"]]
+    (assume,) = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert assume["if"] == "env.AWS_PYPI_ROLE_ARN != ''"
+    assert assume["with"] == {
+        "role-to-assume": "${{ secrets.AWS_PYPI_ROLE_ARN }}",
+        "aws-region": "${{ secrets.AWS_PYPI_REGION }}",
+    }
+    assert names.index("aws-actions/configure-aws-credentials") < len(names) - 1
+
+
+# Release tags and their commits, read from the actions' repositories.
+PINNED = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
+    "aws-actions/configure-aws-credentials": (
+        "e6de054238d6b7531b4efff3b6587d9aade6a06c",
+        "v6.2.3",
+    ),
+}
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it():
+    lines = (ROOT / ".github/workflows/publish.yml").read_text().splitlines()
+    uses = [line.split("uses:", 1)[1].strip() for line in lines if "uses:" in line]
+
+    assert len(uses) == len(PINNED)
+    for use in uses:
+        action, _, rest = use.partition("@")
+        sha, _, comment = rest.partition(" # ")
+        assert (sha, comment) == PINNED[action], use

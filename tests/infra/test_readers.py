@@ -8,19 +8,25 @@ import pytest
 
 from components.domain import viewer_request_code
 from components.readers import IndexReaders, IndexReadersArgs, token_digest
-from components.settings import GitHubRepository, InvalidSetting, Reader
+from components.settings import GitHubRepository, InvalidSetting, KeyRotation, Reader
 
-from .harness import DISTRIBUTION_DOMAIN, SECRET_ACCESS_KEY, Run, reader_token
+from .harness import DISTRIBUTION_DOMAIN, KEY_CREATED, SECRET_ACCESS_KEY, Run, reader_token
 from .test_components import assert_children_of
 
 CDN = {"projectName": "acme", "aws:region": "eu-west-1", "cdn": "true"}
 READERS = [{"name": "ci", "githubRepository": "acme/app"}, {"name": "laptop"}]
-PRIVATE = {**CDN, "access": "private", "readers": json.dumps(READERS)}
+PRIVATE = {
+    **CDN,
+    "access": "private",
+    "readers": json.dumps(READERS),
+    "github:token": "ghp_example",
+}
 STORE = "aws:cloudfront/keyValueStore:KeyValueStore"
 KEYS = "aws:cloudfront/keyvaluestoreKeysExclusive:KeyvaluestoreKeysExclusive"
 FUNCTION = "aws:cloudfront/function:Function"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 SECRET = "github:index/actionsSecret:ActionsSecret"
+KEY_CLOCK = "pulumi-python:dynamic:Resource"
 
 
 def store_keys(run: Run) -> dict[str, str]:
@@ -111,15 +117,16 @@ def test_the_github_token_comes_from_config_when_set(run_program):
     assert "token" in provider.secret_inputs
 
 
-def test_rotation_replaces_every_token_on_the_deployers_schedule(run_program):
-    first = run_program({**PRIVATE, "keyRotation": "one"})
-    keepers = {p.name: p.inputs["keepers"] for p in first.of_type(PASSWORD)}
-    second = run_program({**PRIVATE, "keyRotation": "two"})
+def test_tokens_rotate_with_their_own_key_clock_on_the_deployers_schedule(run_program):
+    run = run_program({**PRIVATE, "keyRotation": "two", "keyRotationDays": "30"})
 
-    assert set(keepers) == {"readers-ci-token", "readers-laptop-token"}
-    for password in second.of_type(PASSWORD):
-        assert password.inputs["keepers"] != keepers[password.name]
-        assert password.inputs["keepers"]["rotation"].startswith("two/")
+    (clock,) = [r for r in run.of_type(KEY_CLOCK) if r.name == "readers-token-clock"]
+    assert clock.parent.endswith("::readers")
+    assert (clock.inputs["every_days"], clock.inputs["token"]) == (30, "two")
+    passwords = run.of_type(PASSWORD)
+    assert {p.name for p in passwords} == {"readers-ci-token", "readers-laptop-token"}
+    # A new creation time (the clock replaced: due, or a new token) replaces every token.
+    assert all(p.inputs["keepers"] == {"created": KEY_CREATED} for p in passwords)
 
 
 def test_removing_a_reader_removes_its_key_and_token(run_program):
@@ -137,7 +144,18 @@ def test_a_private_stack_without_readers_lets_no_one_in(run_program):
     assert run.outputs["readerTokens"] == {}
 
 
-def test_the_component_parents_and_names_its_children(run_component):
+def test_a_reader_repository_without_a_github_token_stops_before_any_resource(
+    run_program, monkeypatch
+):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    config = {key: value for key, value in PRIVATE.items() if key != "github:token"}
+
+    with pytest.raises(Exception, match=r"github:token: is not set and GITHUB_TOKEN is empty"):
+        run_program(config)
+
+
+def test_the_component_parents_and_names_its_children(run_component, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_fromenvironment")
     run = run_component(
         lambda: IndexReaders(
             "team",
@@ -145,7 +163,7 @@ def test_the_component_parents_and_names_its_children(run_component):
                 store_name="acme-pypi-staging",
                 readers=(Reader("ci", GitHubRepository("acme", "app")), Reader("dev")),
                 index_url="https://packages.acme.dev/simple/",
-                rotation_trigger="t/1",
+                key_rotation=KeyRotation(token="", every_days=90),
             ),
         )
     )

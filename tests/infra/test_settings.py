@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from components.settings import CustomDomain, InvalidSetting, KeyRotation
+from components.settings import CustomDomain, InvalidSetting
 
 VALID = {"projectName": "acme", "aws:region": "eu-west-1"}
 
 
 US_EAST_1_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 DOMAIN = {"domainName": "packages.acme.dev"}
+OIDC = {"publishWith": "oidc", "githubRepository": "acme/packages", "github:token": "t"}
 
 
 def bad(case_id: str, changes: dict[str, str | None], key: str, fix: str, stack: str = "staging"):
@@ -62,6 +61,29 @@ def bad(case_id: str, changes: dict[str, str | None], key: str, fix: str, stack:
         bad("bucket-over-63", {"projectName": "a" * 51}, "projectName", "S3's 63"),
         bad("user-over-64", {"projectName": "a" * 45}, "projectName", "IAM's 64"),
         bad("environment", {"environment": "prod_1"}, "environment", "config set environment"),
+        bad("publish-with", {"publishWith": "keys"}, "publishWith", "publishWith oidc"),
+        bad("oidc-no-repo", {"publishWith": "oidc"}, "githubRepository", "my-org/my-repo"),
+        bad(
+            "provider-without-oidc",
+            {"githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
+            "githubOidcProviderArn",
+            "config rm githubOidcProviderArn",
+        ),
+        bad(
+            "provider-arn",
+            {**OIDC, "githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
+            "githubOidcProviderArn",
+            "oidc-provider/token.actions.githubusercontent.com",
+        ),
+        bad("ref-without-oidc", {"publishRef": "refs/heads/main"}, "publishRef", "oidc"),
+        bad("ref-branch-name", {**OIDC, "publishRef": "main"}, "publishRef", "refs/heads/main"),
+        bad("ref-any", {**OIDC, "publishRef": "*"}, "publishRef", "environment:production"),
+        bad(
+            "role-over-64",
+            {**OIDC, "projectName": "a" * 38, "environment": "e" * 11},
+            "projectName",
+            "IAM role name",
+        ),
         bad(
             "stack-name",
             {},
@@ -122,25 +144,3 @@ def test_longest_accepted_names_fit_s3_and_iam(run_program):
 )
 def test_the_zone_looked_up_is_the_domains_parent(domain, zone):
     assert CustomDomain(domain, None, None).zone_name == zone
-
-
-class TestKeyRotation:
-    START = datetime(2025, 1, 1, tzinfo=UTC)
-
-    def test_the_trigger_holds_for_the_rotation_period(self):
-        rotation = KeyRotation(token="", every_days=90)
-        first = rotation.trigger(self.START)
-        epoch_start = int(first.rsplit("/", 1)[1]) * 90
-
-        for day in range(90):
-            moment = datetime.fromtimestamp(0, UTC) + timedelta(days=epoch_start + day, hours=12)
-            assert rotation.trigger(moment) == first
-        later = datetime.fromtimestamp(0, UTC) + timedelta(days=epoch_start + 90)
-        assert rotation.trigger(later) != first
-
-    def test_a_new_token_changes_the_trigger_at_once(self):
-        assert KeyRotation("a", 90).trigger(self.START) != KeyRotation("b", 90).trigger(self.START)
-
-    def test_daily_rotation_changes_every_day(self):
-        rotation = KeyRotation("", 1)
-        assert rotation.trigger(self.START) != rotation.trigger(self.START + timedelta(days=1))

@@ -155,3 +155,20 @@ def test_rotate_keys_stops_if_the_token_cannot_be_set(pulumi: FakePulumi, tmp_pa
     with pytest.raises(StackError, match="pulumi config set keyRotation"):
         rotate_keys("nope", project_dir=tmp_path)
     assert len(pulumi.calls) == 1
+
+
+def test_env_of_an_oidc_stack_names_the_role_and_no_user():
+    outputs = {
+        key: value
+        for key, value in OUTPUTS.items()
+        if key not in {"deploymentUserName", "deploymentUserArn", "accessKeyId", "accessKeySecret"}
+    }
+    outputs["publishRoleArn"] = "arn:aws:iam::123456789012:role/acme-pypi-publisher-production"
+
+    exports = config_exports(outputs)
+
+    assert "DEPLOYMENT_USER" not in exports
+    assert (
+        "export AWS_PYPI_ROLE_ARN=arn:aws:iam::123456789012:role/acme-pypi-publisher-production\n"
+        in exports
+    )

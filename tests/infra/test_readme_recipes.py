@@ -1,0 +1,117 @@
+"""Every deploy recipe in README.md, run as written on a new stack, under mocks.
+
+A recipe is the shell block after a `<!-- recipe: NAME -->` line. `pulumi stack init S`
+starts from Pulumi.S.yaml when the repository has one, as the CLI does; each
+`pulumi config set` is applied on top; `pulumi up` runs the program. A command the reader
+would type but that is not Pulumi's (`uv run invoke …`) is tested elsewhere, and any other
+line fails the test, so a recipe cannot drift out of what is tested.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .harness import Run
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+RECIPE = re.compile(r"<!-- recipe: ([\w-]+) -->\n\s*```(?:bash|sh)\n(.*?)```", re.DOTALL)
+# What the reader pastes at `pulumi config set --secret KEY`'s prompt.
+PROMPTED = {"github:token": "github_pat_example"}
+TESTED_ELSEWHERE = ("uv run invoke reindex", "uv run invoke verify", "pulumi login")
+
+CLOUDFRONT = "aws:cloudfront/distribution:Distribution"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+SECRET = "github:index/actionsSecret:ActionsSecret"
+USER = "aws:iam/user:User"
+KEY = "aws:iam/accessKey:AccessKey"
+ROLE = "aws:iam/role:Role"
+VARY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+
+# recipe -> (types it must declare, types it must not declare)
+EXPECTED = {
+    "s3-only": ({USER, KEY}, {CLOUDFRONT, CERTIFICATE, SECRET, ROLE}),
+    "domain": ({CLOUDFRONT, CERTIFICATE, VARY, USER, KEY}, {SECRET, ROLE}),
+    "cdn": ({CLOUDFRONT, VARY, USER, KEY}, {CERTIFICATE, SECRET, ROLE}),
+    "github": ({SECRET, USER, KEY}, {CLOUDFRONT, ROLE}),
+    "oidc": ({SECRET, ROLE}, {USER, KEY, CLOUDFRONT}),
+    "adopt": ({USER, KEY}, {CLOUDFRONT, SECRET}),
+}
+
+
+def recipes() -> dict[str, str]:
+    return dict(RECIPE.findall(README))
+
+
+def stack_config(recipe: str) -> tuple[str, dict[str, str]]:
+    """The stack a recipe makes and its config, as the CLI would hold them."""
+    stack, config = "", {}
+    for line in recipe.splitlines():
+        words = shlex.split(line, comments=True)
+        if not words or line.strip().startswith(TESTED_ELSEWHERE) or words == ["pulumi", "up"]:
+            continue
+        match words:
+            case ["pulumi", "stack", "init", name]:
+                stack = name
+                stack_file = ROOT / f"Pulumi.{name}.yaml"
+                if stack_file.exists():
+                    config = {
+                        key.removeprefix("private-pypi:"): str(value)
+                        for key, value in yaml.safe_load(stack_file.read_text())["config"].items()
+                    }
+            case ["pulumi", "config", "set", "--secret", key]:
+                config[key] = PROMPTED[key]
+            case ["pulumi", "config", "set", "--secret", key, value] | [
+                "pulumi",
+                "config",
+                "set",
+                key,
+                value,
+            ]:
+                config[key] = value
+            case _:
+                raise AssertionError(f"a recipe line the test cannot run: {line!r}")
+    assert stack, "the recipe starts no stack"
+    return stack, config
+
+
+def test_the_readme_has_every_recipe():
+    assert set(recipes()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_recipe_deploys_what_its_section_says(run_program, monkeypatch, name):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    stack, config = stack_config(recipes()[name])
+    must, must_not = EXPECTED[name]
+
+    run: Run = run_program(config, stack=stack)
+
+    assert must <= run.types, must - run.types
+    assert not run.types & must_not, run.types & must_not
+    assert run.outputs["indexUrl"].endswith("/simple/")
+
+
+def test_the_s3_only_recipe_is_the_seeds_production_stack_with_its_own_project():
+    stack, config = stack_config(recipes()["s3-only"])
+
+    assert stack == "production"
+    assert config == {
+        "aws:region": "us-east-1",
+        "projectName": "acme",
+        "environment": "production",
+    }
+
+
+def test_the_adopt_recipe_imports_the_seeds_bucket_and_user(run_program):
+    stack, config = stack_config(recipes()["adopt"])
+
+    run = run_program(config, stack=stack)
+
+    assert run.one("aws:s3/bucket:Bucket").import_id == "my-company-pypi-production"
+    assert run.one(USER).import_id == "my-company-pypi-deployer-production"
