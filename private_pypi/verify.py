@@ -72,6 +72,8 @@ class ProblemKind(enum.StrEnum):
     UNREACHABLE = "unreachable"
     # Both root pages answer 403: a bucket policy or CDN that keeps readers out.
     READERS_REFUSED = "readers-refused"
+    # Both root pages answer 404 and nothing was listed: a wrong URL, or nothing published.
+    NO_INDEX = "no-index"
     # Found only by listing a repository:
     PROJECT_NOT_LISTED = "project-not-listed"
     FILE_NOT_INDEXED = "file-not-indexed"
@@ -693,11 +695,11 @@ def open_verifier(repository: str | None, env: Mapping[str, str]) -> Verifier:
 
 
 def _explain_missing_root(report: VerifyReport, stored: dict[str, StoredProject] | None) -> None:
-    """Root pages that are not there mean an empty repository, or readers kept out.
+    """Root pages that are not there mean an empty repository, a wrong URL, or readers kept out.
 
-    Neither is a broken index: reindex would change nothing. A listing with nothing in it
-    is an empty repository; without a listing, 404 (or no file) says the same, while 403
-    is what S3 answers a reader it refuses, or a reader of a key that is not there.
+    None of them is a broken index: reindex would change nothing. Only a listing proves a
+    repository empty; a bare URL whose root pages are missing may be a typo as well. 403 is
+    what S3 answers a reader it refuses, or a reader of a key that is not there.
     """
     root_urls = {report.index_url, urljoin(report.index_url, "index.json")}
     if urlparse(report.index_url).scheme != "file":
@@ -710,18 +712,36 @@ def _explain_missing_root(report: VerifyReport, stored: dict[str, StoredProject]
     if len(missing) != len(root_urls):
         return
     refused = all("HTTP 403" in problem.detail for problem in missing)
-    if stored == {} or (stored is None and not refused and report.projects == 0):
+    if stored == {}:
         report.problems = [problem for problem in report.problems if problem not in missing]
         report.empty = not report.problems
         return
+    if stored is None and not refused:
+        others = [problem for problem in report.problems if problem not in missing]
+        detail = (
+            "both root pages are missing, so no index answers at this URL. Check it: the index "
+            "URL ends in /simple/ (`uv run invoke env` prints it). A repository nothing has been "
+            "published to yet verifies as empty with `--repository s3://BUCKET` or its directory"
+        )
+        report.problems = [Problem(ProblemKind.NO_INDEX, report.index_url, detail), *others]
+        return
     if not refused:
         return
-    detail = (
-        "both root pages answer HTTP 403: readers are refused. Check that this is the index "
-        "URL (`uv run invoke env` prints it), that the bucket policy lets readers get simple/* "
-        "(S3-only mode) or the CDN may read the bucket; an empty bucket answers 403 too, until "
-        "the first `uv run invoke publish`"
-    )
+    if stored:
+        detail = (
+            f"both root pages answer HTTP 403, though the bucket holds {len(stored)} project(s): "
+            "readers of this URL are refused. Behind CloudFront the bucket is private by design: "
+            "verify through the CDN, `uv run invoke verify --repository https://DOMAIN/simple/` "
+            "(the indexUrl output; with PRIVATE_PYPI_USERNAME and PRIVATE_PYPI_TOKEN on a private "
+            "stack). In S3-only mode, check that the bucket policy lets readers get simple/*"
+        )
+    else:
+        detail = (
+            "both root pages answer HTTP 403: readers are refused. Check that this is the index "
+            "URL (`uv run invoke env` prints it), that the bucket policy lets readers get "
+            "simple/* (S3-only mode) or the CDN may read the bucket; an empty bucket answers 403 "
+            "too, until the first `uv run invoke publish`"
+        )
     # What else a refused reader meets is the same refusal: 403s, and a root page unread.
     others = [
         problem
@@ -736,6 +756,8 @@ def next_step(report: VerifyReport) -> str:
     kinds = {problem.kind for problem in report.problems}
     if ProblemKind.READERS_REFUSED in kinds:
         return "readers cannot read the index: fix the access named above, then run verify again"
+    if ProblemKind.NO_INDEX in kinds:
+        return "no index answers at that URL: correct it, then run verify again"
     if kinds == {ProblemKind.UNREACHABLE}:
         return "the index could not be read: check the network and the URL, then run verify again"
     return (

@@ -514,6 +514,9 @@ def test_how_much_of_the_token_is_right_does_not_change_the_work_done():
         result = function(make_event("/simple/", None, authorization=basic(f"{READER}:{token}")))
         assert ("uri" in result) == (right == 32)
         counts[right] = function.eval("comparisons")
+    function.eval("comparisons = 0;")
+    function(make_event("/simple/", None, authorization=basic(f"nobody:{TOKEN}")))
+    counts["unknown reader"] = function.eval("comparisons")
     function.close()
     assert len(set(counts.values())) == 1, counts
     assert counts[0] == 2 * 64  # both digests, every hex character

@@ -454,6 +454,35 @@ def test_readers_refused_is_its_own_problem_and_reindex_is_not_the_advice(
     assert "reindex" not in message
 
 
+def test_a_listed_bucket_that_refuses_readers_points_at_the_cdn_url(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    publish(Index(s3_storage), [wheel(tmp_path, "acme-hello", "1.0.0")])
+    s3_storage.client.delete_bucket_policy(Bucket=s3_storage.bucket)  # as behind CloudFront
+
+    report = verify(s3_storage)
+    assert [problem.kind for problem in report.problems] == [ProblemKind.READERS_REFUSED]
+    assert "holds 1 project(s)" in report.problems[0].detail
+    assert "verify through the CDN" in report.problems[0].detail
+
+
+def test_a_url_with_no_index_behind_it_fails_and_says_to_check_the_url(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    publish(Index(s3_storage), [wheel(tmp_path, "acme-hello", "1.0.0")])
+    typo = s3_storage.index_url.replace("/simple/", "/simpel/")
+
+    report = Verifier(typo).run()
+    assert not report.ok and not report.empty
+    assert [problem.kind for problem in report.problems] == [ProblemKind.NO_INDEX]
+    assert "ends in /simple/" in report.problems[0].detail
+    with pytest.raises(Exit) as failed:
+        tasks.verify(Context(), repository=typo)
+    message = str(failed.value.message)
+    assert message.startswith("error: 1 problem(s): no index answers at that URL")
+    assert "reindex" not in message
+
+
 def test_an_empty_bucket_that_refuses_readers_verifies_as_empty_when_listed(
     s3_storage: S3Storage,
 ) -> None:

@@ -78,6 +78,13 @@ def test_the_workflow_publishes_on_tags_with_the_five_secrets():
     assert publish["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS}
 
 
+def test_the_workflow_checks_out_full_history_so_unchanged_packages_rebuild_identically():
+    steps = load(".github/workflows/publish.yml")["jobs"]["publish"]["steps"]
+
+    (checkout,) = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0
+
+
 def test_with_a_role_arn_the_workflow_assumes_it_through_oidc_before_publishing():
     workflow = load(".github/workflows/publish.yml")
     job = workflow["jobs"]["publish"]
