@@ -181,5 +181,5 @@ def _parse(kind: PageKind[Record], body: bytes, key: str) -> Record:
         return kind.parse(body)
     except InvalidPage as error:
         raise CorruptPage(
-            f"{key} is unreadable ({error}); run `invoke reindex` to rebuild it"
+            f"{key} is unreadable ({error}); run `uv run invoke reindex` to rebuild it"
         ) from None

@@ -170,7 +170,7 @@ def test_an_unknown_key_is_one_line_with_the_fix_and_no_credential(
     assert error_line(failed) == (
         "error: AWS rejected the credentials (InvalidAccessKeyId): the access key is wrong, "
         "deleted or expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a "
-        "current key (`invoke rotate-keys` makes a new one)"
+        "current key (`uv run invoke rotate-keys` makes a new one)"
     )
     assert_hidden(key, failed.stdout, failed.stderr)
 

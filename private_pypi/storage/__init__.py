@@ -35,7 +35,7 @@ def repository_url(explicit: str | None, env: Mapping[str, str]) -> str:
             return f"s3://{env[name]}"
     raise ConfigurationError(
         "no repository configured: pass --repository s3://BUCKET (or a directory), or set "
-        "AWS_PYPI_BUCKET (the GitHub secret) or S3_PYPI_BUCKET (from `invoke env`)"
+        "AWS_PYPI_BUCKET (the GitHub secret) or S3_PYPI_BUCKET (from `uv run invoke env`)"
     )
 
 

@@ -283,7 +283,7 @@ class S3Storage:
             return StorageError(
                 f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
                 "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current "
-                "key (`invoke rotate-keys` makes a new one)"
+                "key (`uv run invoke rotate-keys` makes a new one)"
             )
         if code in {"AccessDenied", "403", "AllAccessDisabled"} or status == 403:
             return StorageError(
