@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from . import layout
-from .distributions import Distribution, content_type, inspect
+from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
 from .index import Index
 from .pages import FileEntry, ProjectPage
@@ -80,9 +80,50 @@ def inspect_all(paths: Iterable[Path]) -> list[Distribution]:
                 f"{distribution.filename}: given twice with different content "
                 f"({twin.path} and {distribution.path})"
             )
+    unique = list(by_name.values())
+    problems += release_problems([], unique)
     if problems:
         raise PublishRefused(problems)
-    return list(by_name.values())
+    return unique
+
+
+def release_problems(
+    published: Sequence[FileEntry], distributions: Sequence[Distribution]
+) -> list[str]:
+    """Why files would give a release a second meaning, next to the files it has.
+
+    A release is a version as PEP 440 compares them (1.0 is 1.0.0), spelled one way; it
+    has at most one sdist, and no two wheels with the same build tag and tags.
+    """
+    problems = []
+    known = [(entry.filename, entry.version) for entry in published]
+    for distribution in distributions:
+        identity = file_identity(distribution.filename)
+        for filename, version in known:
+            other = file_identity(filename)
+            if filename == distribution.filename or other.version != identity.version:
+                continue
+            if version != str(distribution.version):
+                problems.append(
+                    f"{distribution.filename}: version {distribution.version} is release "
+                    f"{version}, which has {filename}; a release is spelled one way: "
+                    f"build it as version {version}"
+                )
+            elif identity == other:
+                what = (
+                    "the release's sdist"
+                    if identity.kind == "sdist"
+                    else ("a wheel with the same build tag and tags")
+                )
+                problems.append(
+                    f"{distribution.filename}: release {version} already has {what} "
+                    f"({filename}); give a new build tag or publish a new version"
+                )
+            else:
+                continue
+            break
+        known.append((distribution.filename, str(distribution.version)))
+    return problems
 
 
 @dataclass
@@ -152,6 +193,7 @@ class Publisher:
                 indexed = page.file(distribution.filename) if page else None
                 if indexed and indexed.sha256 != distribution.sha256:
                     problems.append(_conflict(distribution, indexed.sha256))
+            problems += release_problems(page.files if page else (), members)
         if problems:
             raise FileConflict("\n".join(problems))
 

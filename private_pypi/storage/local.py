@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import PreconditionFailed, StorageError
-from .base import ObjectInfo, Progress, StoredObject
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject, VerifyingReader
 
 LOCK_FILE = ".private-pypi.lock"
+_COPY_CHUNK = 1024 * 1024
 
 
 class LocalStorage:
@@ -89,7 +90,14 @@ class LocalStorage:
         target = self._path(key)
         temporary = self._temporary(target)
         try:
-            shutil.copyfile(path, temporary)
+            with path.open("rb") as source, temporary.open("wb") as copy:
+                expected = metadata.get(SHA256_METADATA)
+                reader = (
+                    VerifyingReader(source, expected, os.fstat(source.fileno()).st_size, key)
+                    if expected
+                    else source
+                )
+                shutil.copyfileobj(reader, copy, _COPY_CHUNK)
             if progress:
                 progress(temporary.stat().st_size)
             try:
