@@ -23,6 +23,7 @@ from . import layout
 from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
 from .index import Index
+from .manage import remove_objects
 from .pages import FileEntry, ProjectPage
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
@@ -172,13 +173,21 @@ class Publisher:
         new_projects = {name for name, page in pages.items() if page is None}
         if new_projects:
             self.index.update_root(lambda known: known | new_projects)
+        deleted: list[str] = []
         for name in projects:
             added = entries[name]
-            self.index.update_project(
+            page = self.index.update_project(
                 name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
             )
+            for entry in added:
+                if entry.filename in page.deleted:
+                    # Deleted while this publish ran: whatever it stored is garbage now.
+                    remove_objects(self.index, name, entry.filename)
+                    deleted.append(_deleted(entry.filename))
         # The index may have served earlier commands: report only this publish's pages.
         result.pages = self.index.written[already_written:]
+        if deleted:
+            raise PublishError("\n".join(deleted))
         return result
 
     def _refuse_conflicts(
@@ -193,6 +202,8 @@ class Publisher:
                 indexed = page.file(distribution.filename) if page else None
                 if indexed and indexed.sha256 != distribution.sha256:
                     problems.append(_conflict(distribution, indexed.sha256))
+                if page and distribution.filename in page.deleted:
+                    problems.append(_deleted(distribution.filename))
             problems += release_problems(page.files if page else (), members)
         if problems:
             raise FileConflict("\n".join(problems))
@@ -256,10 +267,20 @@ class Publisher:
 def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:
     page = page or ProjectPage(name)
     for entry in entries:
+        if entry.filename in page.deleted:
+            continue
         existing = page.file(entry.filename)
         # A file indexed meanwhile keeps its first upload time and its yank.
         page = page.with_file(entry if existing is None else existing)
     return page
+
+
+def _deleted(filename: str) -> str:
+    return (
+        f"{filename}: this file was deleted from the index, and a deleted file's name is "
+        "never used again (as on PyPI); publish a new version, or the same one with a "
+        "build tag"
+    )
 
 
 def _conflict(distribution: Distribution, stored_sha256: str) -> str:
