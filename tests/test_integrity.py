@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from private_pypi import layout
-from private_pypi.errors import FileChanged, FileConflict
+from private_pypi.distributions import inspect
+from private_pypi.errors import FileChanged, FileConflict, InvalidDistribution
 from private_pypi.index import Index
+from private_pypi.manage import Release, delete
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
+from private_pypi.reindex import Reindexer
 from private_pypi.storage import S3Storage, Storage
 from tests.factory import sdist, wheel
-from tests.hostile_corpus import wheel_members, write_zip
+from tests.hostile_corpus import generate, wheel_members, write_zip
 
 
 def publish(index: Index, *paths: Path) -> None:
@@ -148,3 +152,48 @@ def test_a_large_file_that_changes_after_inspection_is_refused_and_its_upload_ab
     assert stored_keys(s3_storage) == set()
     uploads = s3_storage.client.list_multipart_uploads(Bucket=s3_storage.bucket)
     assert uploads.get("Uploads", []) == []
+
+
+def readme_recovery_recipe() -> str:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("**Recovering a deleted file.**", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_recipe_recovers_a_deleted_release(
+    s3_storage: S3Storage, tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = s3_storage.client
+    client.put_bucket_versioning(
+        Bucket=s3_storage.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    index = Index(s3_storage)
+    publish(index, wheel(tmp_path, "acme-hello", "1.0.0"))
+    delete(index, Release.parse("acme-hello", "1.0.0"))
+    assert Reindexer(index).run().problems == []
+    deleted = index.project("acme-hello")  # type: ignore[arg-type]
+    assert deleted is not None and deleted.versions == []  # the tombstone keeps it deleted
+
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    recipe = readme_recovery_recipe().replace('"acme-pypi-production"', repr(s3_storage.bucket))
+    exec(compile(recipe, "README.md", "exec"), {})
+    Reindexer(index).run()
+
+    page = index.project("acme-hello")  # type: ignore[arg-type]
+    assert page is not None and page.versions == ["1.0.0"]
+
+
+def test_a_flood_of_metadata_headers_is_refused_fast(tmp_path: Path) -> None:
+    (flood,) = [h for h in generate(tmp_path) if h.id == "metadata-header-flood"]
+    assert flood.path.stat().st_size < 64 * 1024  # 9 MiB of headers, deflated
+
+    started = time.perf_counter()
+    with pytest.raises(InvalidDistribution, match="bytes of headers, over the 1 MiB limit"):
+        inspect(flood.path)
+    assert time.perf_counter() - started < 1.0

@@ -8,7 +8,8 @@ fails one request now and then (botocore retries it). After each round:
 - verify passes, or what it names is repaired by reindex, after which verify passes;
 - each killed job is run again, as its user would, and verify passes;
 - the index's state (each file live, yanked or deleted) is one that running the round's
-  jobs one at a time, in some order, gives the model; killed jobs count as run after.
+  jobs one at a time, in some order, gives the model (a killed job may count as run at
+  any point, and its re-run after all of them).
 
 `PRIVATE_PYPI_MODEL_EXAMPLES=500 uv run pytest tests/test_model.py` runs many more.
 A failure prints the rounds as Python and `@reproduce_failure`, which replays the same
@@ -226,13 +227,19 @@ class IndexModel(RuleBasedStateMachine):
         report = Verifier(storage.index_url, storage, retry=Retry(1, 0)).run()
         assert report.ok, [str(problem) for problem in report.problems]
 
-        finished = [job for job in round_ if job.kill_at is None]
         outcomes = []
-        # A killed job's work may be finished by reindex before it is run again, in any
-        # order: a killed publish's stored files are indexed even if its re-run is refused.
+        # A killed job may have done its work before it died, at any point of the round,
+        # or reindex may finish it, before the job is run again: a killed publish's stored
+        # files are indexed even if its re-run is refused.
+        finished = [job for job in round_ if job.kill_at is None]
+        took_effect = [
+            [*finished, *subset]
+            for size in range(len(killed) + 1)
+            for subset in itertools.combinations(killed, size)
+        ]
         indexed_by_reindex = [job.partial() for job in killed]
         for order, reruns, partial in itertools.product(
-            itertools.permutations(finished),
+            [order for jobs in took_effect for order in itertools.permutations(jobs)],
             itertools.permutations(killed),
             itertools.product(*indexed_by_reindex),
         ):
