@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from private_pypi.manage import Release, delete
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.storage import S3Storage, Storage
+from private_pypi.verify import Verifier
 from tests.factory import sdist, wheel
 from tests.hostile_corpus import generate, wheel_members, write_zip
 
@@ -197,3 +200,48 @@ def test_a_flood_of_metadata_headers_is_refused_fast(tmp_path: Path) -> None:
     with pytest.raises(InvalidDistribution, match="bytes of headers, over the 1 MiB limit"):
         inspect(flood.path)
     assert time.perf_counter() - started < 1.0
+
+
+class Interleaved:
+    """A storage client that runs `meanwhile` straight after its first write of `after`,
+    then dies at its next write: the job that wrote the JSON, was overtaken, and was killed."""
+
+    def __init__(self, storage: Storage, after: str, meanwhile: Callable[[], None]) -> None:
+        self._storage, self._after, self._meanwhile = storage, after, meanwhile
+        self._overtaken = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    def write(self, key: str, body: bytes, **options: Any) -> str:
+        if self._overtaken:
+            try:
+                return self._storage.write(key, body, **options)
+            finally:
+                raise KilledJob
+        etag = self._storage.write(key, body, **options)
+        if key == self._after:
+            self._overtaken = True
+            self._meanwhile()
+        return etag
+
+
+class KilledJob(Exception):
+    pass
+
+
+def test_a_killed_writer_cannot_hide_another_jobs_release_from_the_html(
+    storage: Storage, tmp_path: Path
+) -> None:
+    publish(Index(storage), wheel(tmp_path / "a", "race", "1.0"))
+    second = wheel(tmp_path / "b", "race", "2.0")
+    third = inspect_all([wheel(tmp_path / "c", "race", "3.0")])
+    job_b = lambda: publish(Index(storage), second)  # noqa: E731
+    job_a = Index(Interleaved(storage, "simple/race/index.json", job_b))  # type: ignore[arg-type]
+
+    with pytest.raises(KilledJob):
+        Publisher(job_a).publish(third)
+
+    html = storage.read("simple/race/index.html")
+    assert html is not None and b"race-2.0-py3-none-any.whl" in html.body
+    assert Verifier(storage.index_url, storage).run().ok
