@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import stat
 import tarfile
 import unicodedata
@@ -21,7 +22,9 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO, Literal
 
 from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.tags import Tag
 from packaging.utils import (
+    BuildTag,
     InvalidName,
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -47,6 +50,14 @@ MAX_COMPRESSION_RATIO = 100
 """Real code and data compress 2-20 times; a bomb compresses about 1000 times."""
 RATIO_CHECKED_ABOVE_BYTES = 10 * MiB
 """Small members may compress far better (a file of padding) and cannot hurt anyone."""
+MAX_METADATA_HEADER_BYTES = 1 * MiB
+"""Parsing headers is slow (10 MiB of them took 7 s and 413 MiB); the README is in the body."""
+MAX_METADATA_FIELDS = 2000
+"""Real metadata has tens of fields; a few hundred Requires-Dist for the largest."""
+MAX_WHEEL_FILE_BYTES = 64 * 1024
+"""The WHEEL file is a handful of short lines."""
+SUPPORTED_WHEEL_VERSION = 1
+"""The major Wheel-Version installers know; pip refuses a wheel with a later one."""
 
 Kind = Literal["wheel", "sdist"]
 NOT_A_DISTRIBUTION = "not a distribution: expected .whl, .tar.gz or .zip"
@@ -77,6 +88,7 @@ _MAX_PROBLEM_CHARS = 200
 class Distribution:
     path: Path
     filename: str
+    """The name it is stored and linked under: the canonical spelling of the file's name."""
     project: NormalizedName
     version: Version
     kind: Kind
@@ -95,6 +107,7 @@ def inspect(path: Path) -> Distribution:
     """
     filename = path.name
     kind, project, version = parse_filename(filename)
+    canonical = canonical_filename(filename)
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             raise _Refused("not a regular file")
@@ -113,7 +126,7 @@ def inspect(path: Path) -> Distribution:
     is_wheel = kind == "wheel"
     return Distribution(
         path=path,
-        filename=filename,
+        filename=canonical,
         project=canonicalize_name(metadata.name),
         version=metadata.version,
         kind=kind,
@@ -170,7 +183,102 @@ def parse_filename(filename: str) -> tuple[Kind, NormalizedName, Version]:
             f"invalid project name {project!r}: use letters, digits, '.', '-' and '_', "
             "starting and ending with a letter or digit",
         ) from None
+    _check_filename_parts(shown, filename, kind)
+    if version.local is not None:
+        raise InvalidDistribution(
+            shown,
+            f"local version {version}: a local version ('+{version.local}') is for builds "
+            f"that are never published (PEP 440); publish a public version such as "
+            f"{version.public}.post1 instead",
+        )
     return kind, project, version
+
+
+# The wheel and sdist filename specs: each part is made of these characters, so a name
+# needs no escaping in a URL, a shell or any filesystem. `!` is a version's epoch mark.
+_NAME_PART = re.compile(r"[A-Za-z0-9_.]+")
+_VERSION_PART = re.compile(r"[A-Za-z0-9_.!+]+")
+_BUILD_PART = re.compile(r"[0-9][A-Za-z0-9_.]*")
+_TAG_PART = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def _split_filename(filename: str, kind: Kind) -> list[str]:
+    """The dash-separated parts: name, version, [build,] python, abi, platform (wheels)."""
+    if kind == "wheel":
+        return filename.removesuffix(".whl").split("-")
+    stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+    return stem.rsplit("-", 1)
+
+
+def _check_filename_parts(shown: str, filename: str, kind: Kind) -> None:
+    parts = _split_filename(filename, kind)
+    name, version = parts[0], parts[1]
+    if kind == "sdist" and not _NAME_PART.fullmatch(name):
+        # An sdist name may hold dashes; canonical_filename() turns them into '_'.
+        name = name.replace("-", "_")
+    checks = [("project name", name, _NAME_PART), ("version", version, _VERSION_PART)]
+    if kind == "wheel":
+        tags = parts[-3:]
+        if len(parts) == 6:
+            checks.append(("build tag", parts[2], _BUILD_PART))
+        checks += [
+            (f"{what} tag", tag, _TAG_PART)
+            for what, tag in zip(("python", "abi", "platform"), tags, strict=True)
+        ]
+    for what, part, pattern in checks:
+        if not pattern.fullmatch(part):
+            allowed = (
+                "a digit, then letters, digits, '_' and '.'"
+                if what == "build tag"
+                else ("letters, digits, '_' and '.'")
+            )
+            raise InvalidDistribution(
+                shown,
+                f"invalid {what} {part!r} in the file name: the filename spec allows "
+                f"only {allowed} (ASCII)",
+            )
+
+
+def canonical_filename(filename: str) -> str:
+    """The file name as the wheel and sdist specs spell it: the normalized project name
+    with '_' for '-', the normalized version, and lower-case tags. A valid name only."""
+    kind, project, version = _parse_valid(filename)
+    name = project.replace("-", "_")
+    if kind == "sdist":
+        extension = ".tar.gz" if filename.endswith(".tar.gz") else ".zip"
+        return f"{name}-{version}{extension}"
+    parts = _split_filename(filename, kind)
+    build = [parts[2]] if len(parts) == 6 else []
+    tags = [tag.lower() for tag in parts[-3:]]
+    return "-".join([name, str(version), *build, *tags]) + ".whl"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What makes two files of a release the same file to an installer, however spelled:
+    an sdist is the release's only sdist; a wheel is its build tag and its tags."""
+
+    project: NormalizedName
+    version: Version
+    kind: Kind
+    build: BuildTag
+    tags: frozenset[Tag]
+
+
+def file_identity(filename: str) -> FileIdentity:
+    kind, project, version = _parse_valid(filename)
+    if kind == "sdist":
+        return FileIdentity(project, version, kind, (), frozenset())
+    _, _, build, tags = parse_wheel_filename(filename)
+    return FileIdentity(project, version, kind, build, tags)
+
+
+def _parse_valid(filename: str) -> tuple[Kind, NormalizedName, Version]:
+    if filename.endswith(".whl"):
+        project, version, _, _ = parse_wheel_filename(filename)
+        return "wheel", project, version
+    project, version = parse_sdist_filename(filename)
+    return "sdist", project, version
 
 
 def find_distributions(directory: Path) -> list[Path]:
@@ -219,6 +327,8 @@ def _read_zip(path: Path, kind: Kind, filename: str) -> _ArchiveRead:
                 else:
                     metadata_member = _sdist_metadata_member(filename)
                 metadata = _read_zip_member(archive, _only_member(members, metadata_member))
+                if kind == "wheel":
+                    _check_wheel_files(archive, members, metadata_member.removesuffix("METADATA"))
         # OSError too: a corrupt central directory makes zipfile seek to negative offsets.
         except (
             zipfile.BadZipFile,
@@ -285,6 +395,36 @@ def _wheel_metadata_member(members: list[zipfile.ZipInfo], filename: str) -> str
     return f"{found[0]}/METADATA"
 
 
+def _check_wheel_files(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], dist_info: str
+) -> None:
+    """What pip needs besides METADATA: a WHEEL it supports, and a RECORD."""
+    wheel = _only_member(members, f"{dist_info}WHEEL", "WHEEL")
+    _only_member(members, f"{dist_info}RECORD", "RECORD")
+    if wheel.file_size > MAX_WHEEL_FILE_BYTES:
+        raise _Refused(
+            f"{wheel.filename} is {wheel.file_size:,} bytes, over the "
+            f"{MAX_WHEEL_FILE_BYTES // 1024} KiB limit for a WHEEL file"
+        )
+    if wheel.flag_bits & _ZIP_ENCRYPTED_FLAG:
+        raise _Refused(f"{wheel.filename} is encrypted")
+    found = _WHEEL_VERSION.search(archive.read(wheel).decode("utf-8", "replace"))
+    declared = found.group(1) if found else ""
+    major, _, _ = declared.partition(".")
+    if not major.isdigit():
+        raise _Refused(
+            f"no readable Wheel-Version in {wheel.filename}: installers refuse such a wheel"
+        )
+    if int(major) != SUPPORTED_WHEEL_VERSION:
+        raise _Refused(
+            f"unsupported Wheel-Version {_shorten(repr(declared))} in {wheel.filename}: "
+            f"pip installs only Wheel-Version {SUPPORTED_WHEEL_VERSION}.x; rebuild the wheel"
+        )
+
+
+_WHEEL_VERSION = re.compile(r"^Wheel-Version:[ \t]*(\S*)", re.IGNORECASE | re.MULTILINE)
+
+
 def _same_project_and_version(dist_info: str, expected: str) -> bool:
     """Compare `name-version.dist-info` directories as PEP 503 names and PEP 440 versions."""
     name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
@@ -297,16 +437,18 @@ def _same_project_and_version(dist_info: str, expected: str) -> bool:
         return False
 
 
-def _only_member(members: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+def _only_member(
+    members: list[zipfile.ZipInfo], name: str, what: str = "its core metadata"
+) -> zipfile.ZipInfo:
     matches = [member for member in members if member.filename == name]
-    _check_one_metadata_member(name, len(matches))
+    _check_one_metadata_member(name, len(matches), what)
     return matches[0]
 
 
-def _check_one_metadata_member(name: str, count: int) -> None:
+def _check_one_metadata_member(name: str, count: int, what: str = "its core metadata") -> None:
     if count == 0:
-        kind = "wheel" if name.endswith("/METADATA") else "sdist"
-        raise _Refused(f"missing {name}: every {kind} carries its core metadata there")
+        kind = "sdist" if name.endswith("/PKG-INFO") else "wheel"
+        raise _Refused(f"missing {name}: every {kind} carries {what} there")
     if count > 1:
         # Tools disagree on which copy wins; the index must show what installers will see.
         raise _Refused(f"{count} copies of {name}: a distribution has exactly one")
@@ -335,6 +477,10 @@ def _check_member_path(name: str) -> None:
         raise _Refused(f"archive member {name!r} has an absolute path")
     if ".." in path.parts:
         raise _Refused(f"archive member {name!r} has '..' in its path")
+    if "\\" in name:
+        # Windows reads a backslash as a separator, so two members that differ only in it
+        # are one file there and two here: the index could show other metadata than gets installed.
+        raise _Refused(f"archive member {name!r} has '\\' in its name; archives use '/'")
 
 
 def _refused_member_type(name: str, member_type: str) -> _Refused:
@@ -456,7 +602,30 @@ class _InflationGuard(io.RawIOBase):
             pass
 
 
+def _check_metadata_headers(data: bytes, member: str) -> None:
+    """Bound what the email parser is given, before it is given it."""
+    end = _HEADER_END.search(data)
+    headers = data if end is None else data[: end.start()]
+    if len(headers) > MAX_METADATA_HEADER_BYTES:
+        raise _Refused(
+            f"{member} has {len(headers):,} bytes of headers, over the "
+            f"{MAX_METADATA_HEADER_BYTES // MiB} MiB limit (a long description belongs in "
+            "the body, after a blank line)"
+        )
+    # Continuation lines start with whitespace; every other line starts a field.
+    fields = len(_FIELD_START.findall(headers))
+    if fields > MAX_METADATA_FIELDS:
+        raise _Refused(
+            f"{member} has {fields:,} header fields, over the limit of {MAX_METADATA_FIELDS:,}"
+        )
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD_START = re.compile(rb"(?:^|\n)[^ \t\r\n]")
+
+
 def _parse_metadata(data: bytes, member: str) -> Metadata:
+    _check_metadata_headers(data, member)
     try:
         return Metadata.from_email(data, validate=True)
     except ExceptionGroup as group:

@@ -20,6 +20,17 @@ class FileConflict(PublishError):
     """A file of the same name but different content is already in the repository."""
 
 
+class FileChanged(PublishError):
+    """A file's bytes changed after inspection: the store refused them, nothing was stored."""
+
+    def __init__(self, key: str) -> None:
+        filename = key.rsplit("/", 1)[-1]
+        super().__init__(
+            f"{filename}: the file changed after it was inspected, so the store refused its "
+            "bytes and nothing was published; let the build finish, then publish again"
+        )
+
+
 class PreconditionFailed(PublishError):
     """A conditional write lost a race: the object changed since it was read."""
 

@@ -2,10 +2,12 @@
 
 Each page's JSON document is its record. An update reads it, applies a change, and
 writes it back only if nobody wrote it meanwhile (If-Match, or If-None-Match: * for a new
-page); when that fails it re-reads and retries, with jittered backoff. The HTML twin is
-written after the JSON, then the JSON's ETag is checked again: if another writer got in
-between, the HTML is rendered again from the newer record, so the last HTML written is
-always the latest record's.
+page); when that fails it re-reads and retries, with jittered backoff. The HTML twins are
+written after the JSON, each on the condition that nobody wrote it since its ETag was
+looked at, before the JSON was committed: so no writer, slow or killed, puts HTML from an
+older record over HTML from a newer one, and the last HTML written is the latest record's.
+A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
+killed writer left behind.
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ class Index:
         first: tuple[StoredObject | None] | None = None,
     ) -> Record:
         for delay in self.retry.delays(self.rng):
+            # Looked at before the record is committed: see _write_html.
+            html_etags = self._html_etags(json_key)
+            from_snapshot = first is not None
             stored = first[0] if first else self.storage.read(json_key)
             first = None
             current = None if stored is None else _parse(kind, stored.body, json_key)
@@ -129,6 +134,9 @@ class Index:
             body = kind.render_json(record)
             if stored is not None and stored.body == body:
                 etag = stored.etag
+                latest = self.storage.head(json_key) if from_snapshot else None
+                if from_snapshot and (latest is None or latest.etag != etag):
+                    continue  # the snapshot is older than the HTML just looked at
             else:
                 try:
                     etag = self.storage.write(
@@ -143,33 +151,52 @@ class Index:
                     self.sleep(delay)
                     continue
                 self.written.append(json_key)
-            self._write_html(json_key, kind, record, etag)
+            self._write_html(json_key, kind, record, html_etags)
             return record
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing under "
             f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
         )
 
-    def _write_html(self, json_key: str, kind: PageKind[Record], record: Record, etag: str) -> None:
+    def _html_etags(self, json_key: str) -> dict[str, str | None]:
         keys = layout.html_keys(json_key, directory_keys=self.storage.directory_keys)
-        for _ in range(self.retry.attempts):
+        return {key: info.etag if (info := self.storage.head(key)) else None for key in keys}
+
+    def _write_html(
+        self,
+        json_key: str,
+        kind: PageKind[Record],
+        record: Record,
+        etags: dict[str, str | None],
+    ) -> None:
+        """Write the HTML twins, each only if nobody wrote it since `etags` were read.
+
+        The ETags were read before `record` was committed (or read), so an HTML page
+        written in between came from an older record or this one, never a newer one: a
+        writer that is slow, or killed, can't put stale HTML over newer HTML. When the
+        condition fails, the twins are looked at and the record read again, in that order.
+        """
+        for delay in self.retry.delays(self.rng):
             html = kind.render_html(record)
-            for key in keys:
-                self.storage.write(
-                    key,
-                    html,
-                    content_type=layout.HTML_TYPE,
-                    cache_control=layout.PAGE_CACHE_CONTROL,
-                )
-                self.written.append(key)
-            latest = self.storage.head(json_key)
-            if latest is None or latest.etag == etag:
+            try:
+                for key, etag in etags.items():
+                    etags[key] = self.storage.write(
+                        key,
+                        html,
+                        content_type=layout.HTML_TYPE,
+                        cache_control=layout.PAGE_CACHE_CONTROL,
+                        if_match=etag,
+                        create_only=etag is None,
+                    )
+                    self.written.append(key)
                 return
-            # Another writer committed after us and may have written its HTML before ours.
+            except PreconditionFailed:
+                self.sleep(delay)
+            etags = self._html_etags(json_key)
             stored = self.storage.read(json_key)
             if stored is None:
                 return
-            record, etag = _parse(kind, stored.body, json_key), stored.etag
+            record = _parse(kind, stored.body, json_key)
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing while its HTML was written; "
             "run the same command again"

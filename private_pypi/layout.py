@@ -8,7 +8,7 @@ so every HTML page is stored twice: as `index.html` (for CloudFront, browsers an
 
 from __future__ import annotations
 
-from packaging.utils import NormalizedName
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 SIMPLE = "simple/"
 ROOT_HTML = "simple/index.html"
@@ -56,3 +56,12 @@ def html_keys(json_key: str, *, directory_keys: bool) -> tuple[str, ...]:
     directory = json_key.removesuffix("index.json")
     index = directory + "index.html"
     return (index, directory) if directory_keys else (index,)
+
+
+def is_project_name(directory: str) -> bool:
+    """Whether a directory under simple/ is named as a project can be (ASCII, PEP 508)."""
+    try:
+        canonicalize_name(directory, validate=True)
+    except InvalidName:
+        return False
+    return directory.isascii()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -61,6 +62,9 @@ class FileEntry:
 class ProjectPage:
     name: NormalizedName
     files: tuple[FileEntry, ...] = ()
+    # Tombstones: the names of deleted files, never indexed again (nor reused, as on PyPI),
+    # so a publish or reindex racing a delete cannot bring a deleted file back.
+    deleted: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(sorted(self.files, key=_file_order)))
@@ -74,10 +78,13 @@ class ProjectPage:
 
     def with_file(self, entry: FileEntry) -> ProjectPage:
         others = (existing for existing in self.files if existing.filename != entry.filename)
-        return ProjectPage(self.name, (*others, entry))
+        return replace(self, files=(*others, entry))
 
     def without_version(self, version: Version) -> ProjectPage:
-        return ProjectPage(self.name, tuple(e for e in self.files if Version(e.version) != version))
+        """The page with the version's files deleted: off the page, and tombstoned."""
+        gone = self.files_of(version)
+        kept = tuple(e for e in self.files if Version(e.version) != version)
+        return replace(self, files=kept, deleted=self.deleted | {e.filename for e in gone})
 
     def files_of(self, version: Version) -> list[FileEntry]:
         return [entry for entry in self.files if Version(entry.version) == version]
@@ -106,7 +113,7 @@ def render_project_html(page: ProjectPage) -> bytes:
 
 
 def _html_link(entry: FileEntry) -> str:
-    attributes = [f'href="{escape(entry.filename)}#sha256={entry.sha256}"']
+    attributes = [f'href="{escape(quote(entry.filename))}#sha256={entry.sha256}"']
     if entry.requires_python:
         attributes.append(f'data-requires-python="{escape(entry.requires_python)}"')
     if entry.metadata_sha256:
@@ -126,6 +133,8 @@ def render_project_json(page: ProjectPage) -> bytes:
         "versions": page.versions,
         "files": [_json_file(entry) for entry in page.files],
     }
+    if page.deleted:
+        document["_deleted"] = sorted(page.deleted)
     return _json_document(document)
 
 
@@ -136,7 +145,7 @@ def _json_file(entry: FileEntry) -> dict[str, Any]:
     yanked: str | bool = False if entry.yanked is None else (entry.yanked or True)
     return {
         "filename": entry.filename,
-        "url": entry.filename,
+        "url": quote(entry.filename),
         "hashes": {"sha256": entry.sha256},
         "requires-python": entry.requires_python,
         "core-metadata": metadata,
@@ -156,6 +165,7 @@ def parse_project_json(body: bytes) -> ProjectPage:
         document = json.loads(body)
         name = canonicalize_name(document["name"], validate=True)
         files = tuple(_parse_file(item) for item in document["files"])
+        deleted = frozenset(str(filename) for filename in document.get("_deleted", ()))
     except (
         ValueError,
         KeyError,
@@ -165,7 +175,7 @@ def parse_project_json(body: bytes) -> ProjectPage:
         InvalidSdistFilename,
     ) as error:
         raise InvalidPage(f"not a project page: {error}") from error
-    return ProjectPage(name, files)
+    return ProjectPage(name, files, deleted)
 
 
 def version_of(filename: str) -> Version:

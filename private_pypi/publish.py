@@ -20,9 +20,10 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from . import layout
-from .distributions import Distribution, content_type, inspect
+from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
 from .index import Index
+from .manage import remove_objects
 from .pages import FileEntry, ProjectPage, render_project_html
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
@@ -82,9 +83,50 @@ def inspect_all(paths: Iterable[Path]) -> list[Distribution]:
                 f"{distribution.filename}: given twice with different content "
                 f"({twin.path} and {distribution.path})"
             )
+    unique = list(by_name.values())
+    problems += release_problems([], unique)
     if problems:
         raise PublishRefused(problems)
-    return list(by_name.values())
+    return unique
+
+
+def release_problems(
+    published: Sequence[FileEntry], distributions: Sequence[Distribution]
+) -> list[str]:
+    """Why files would give a release a second meaning, next to the files it has.
+
+    A release is a version as PEP 440 compares them (1.0 is 1.0.0), spelled one way; it
+    has at most one sdist, and no two wheels with the same build tag and tags.
+    """
+    problems = []
+    known = [(entry.filename, entry.version) for entry in published]
+    for distribution in distributions:
+        identity = file_identity(distribution.filename)
+        for filename, version in known:
+            other = file_identity(filename)
+            if filename == distribution.filename or other.version != identity.version:
+                continue
+            if version != str(distribution.version):
+                problems.append(
+                    f"{distribution.filename}: version {distribution.version} is release "
+                    f"{version}, which has {filename}; a release is spelled one way: "
+                    f"build it as version {version}"
+                )
+            elif identity == other:
+                what = (
+                    "the release's sdist"
+                    if identity.kind == "sdist"
+                    else ("a wheel with the same build tag and tags")
+                )
+                problems.append(
+                    f"{distribution.filename}: release {version} already has {what} "
+                    f"({filename}); give a new build tag or publish a new version"
+                )
+            else:
+                continue
+            break
+        known.append((distribution.filename, str(distribution.version)))
+    return problems
 
 
 @dataclass
@@ -142,15 +184,23 @@ class Publisher:
         new_projects = {name for name, page in pages.items() if page is None and entries[name]}
         if new_projects:
             self.index.update_root(lambda known: known | new_projects)
+        deleted: list[str] = []
         for name in projects:
             added = entries[name]
             if not added and not self._html_stale(name, pages[name]):
                 continue  # every file is on the page already: nothing to write
-            self.index.update_project(
+            page = self.index.update_project(
                 name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
             )
+            for entry in added:
+                if entry.filename in page.deleted:
+                    # Deleted while this publish ran: whatever it stored is garbage now.
+                    remove_objects(self.index, name, entry.filename)
+                    deleted.append(_deleted(entry.filename))
         # The index may have served earlier commands: report only this publish's pages.
         result.pages = self.index.written[already_written:]
+        if deleted:
+            raise PublishError("\n".join(deleted))
         return result
 
     def _refuse_conflicts(
@@ -159,22 +209,29 @@ class Publisher:
         projects: dict[NormalizedName, list[Distribution]],
         skip_existing: bool,
     ) -> set[str]:
-        """Refuse files whose names are indexed with other bytes; or, to skip them, name them."""
-        conflicts = {}
+        """Refuse what would change a release's meaning: files indexed with other bytes (or,
+        to skip them, name them), deleted names, and second spellings, sdists or wheels."""
+        conflicts: dict[str, str] = {}
+        problems: list[str] = []
         for name, members in projects.items():
             page = pages[name]
             for distribution in members:
                 indexed = page.file(distribution.filename) if page else None
                 if indexed and indexed.sha256 != distribution.sha256:
                     conflicts[distribution.filename] = _conflict(distribution, indexed.sha256)
-        if conflicts and not skip_existing:
-            raise FileConflict("\n".join(conflicts.values()))
+                if page and distribution.filename in page.deleted:
+                    problems.append(_deleted(distribution.filename))
+            problems += release_problems(page.files if page else (), members)
+        if not skip_existing:
+            problems = [*conflicts.values(), *problems]
+        if problems:
+            raise FileConflict("\n".join(problems))
         return set(conflicts)
 
     def _html_stale(self, name: NormalizedName, page: ProjectPage | None) -> bool:
         """Whether the project's HTML lags its JSON, as an interrupted publish leaves it."""
         if page is None:
-            return True
+            return False  # no page at all: nothing lags, and nothing was added to make one
         expected = render_project_html(page)
         keys = layout.html_keys(
             layout.project_json(name), directory_keys=self.storage.directory_keys
@@ -244,10 +301,20 @@ class Publisher:
 def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:
     page = page or ProjectPage(name)
     for entry in entries:
+        if entry.filename in page.deleted:
+            continue
         existing = page.file(entry.filename)
         # A file indexed meanwhile keeps its first upload time and its yank.
         page = page.with_file(entry if existing is None else existing)
     return page
+
+
+def _deleted(filename: str) -> str:
+    return (
+        f"{filename}: this file was deleted from the index, and a deleted file's name is "
+        "never used again (as on PyPI); publish a new version, or the same one with a "
+        "build tag"
+    )
 
 
 def _conflict(distribution: Distribution, stored_sha256: str) -> str:

@@ -20,9 +20,10 @@ from threading import BoundedSemaphore, Lock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
-from .distributions import inspect
+from .distributions import inspect, parse_filename
 from .errors import InvalidDistribution, PreconditionFailed
 from .index import Index, ProjectSnapshot
+from .manage import remove_objects
 from .pages import (
     FileEntry,
     InvalidPage,
@@ -70,6 +71,12 @@ class Reindexer:
                     root_objects.extend(objects)
                     continue
                 name = canonicalize_name(directory)
+                if not layout.is_project_name(directory):
+                    self._problem(
+                        f"{layout.SIMPLE}{directory}/ is not a project name: pip can't ask "
+                        "for it; move its files to their project's directory and reindex"
+                    )
+                    continue
                 if name != directory:
                     self._problem(
                         f"{layout.SIMPLE}{directory}/ is not a normalized project name: "
@@ -157,10 +164,14 @@ class Reindexer:
     def _rebuild(
         self, name: NormalizedName, objects: Iterable[ObjectInfo], cached: ProjectPage | None
     ) -> ProjectPage:
-        listed = {info.key.rsplit("/", 1)[1]: info for info in objects}
+        listed = self._own_files(name, objects)
+        deleted = cached.deleted if cached else frozenset()
         entries = []
         for filename, info in listed.items():
             if not filename.endswith(layout.DISTRIBUTION_SUFFIXES):
+                continue
+            if filename in deleted:
+                remove_objects(self.index, name, filename)  # a delete that was interrupted
                 continue
             entry = self._entry(
                 name, filename, info, listed, cached.file(filename) if cached else None
@@ -169,7 +180,37 @@ class Reindexer:
                 entries.append(entry)
         with self._lock:
             self.report.files += len(entries)
-        return ProjectPage(name, tuple(entries))
+        return ProjectPage(name, tuple(entries), deleted)
+
+    def _own_files(
+        self, name: NormalizedName, objects: Iterable[ObjectInfo]
+    ) -> dict[str, ObjectInfo]:
+        """The project's objects by file name: only those directly in its directory, and
+        only distributions of this project; every other one is a problem to report."""
+        directory = layout.project_dir(name)
+        own = {}
+        for info in objects:
+            filename = info.key.removeprefix(directory)
+            if "/" in filename:
+                self._problem(
+                    f"{info.key}: left off the index: a project's files are stored directly "
+                    f"in {directory}; move it there (or delete it) and reindex"
+                )
+                continue
+            if filename.endswith(layout.DISTRIBUTION_SUFFIXES):
+                try:
+                    _, project, _ = parse_filename(filename)
+                except InvalidDistribution as error:
+                    self._problem(f"{info.key}: left off the index: {error.reason}")
+                    continue
+                if project != name:
+                    self._problem(
+                        f"{info.key}: left off the index: it is a file of {project}, not "
+                        f"{name}; move it to {layout.project_dir(project)} and reindex"
+                    )
+                    continue
+            own[filename] = info
+        return own
 
     def _entry(
         self,

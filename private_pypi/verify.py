@@ -20,14 +20,14 @@ import enum
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
 from http.client import HTTPException
 from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.error import HTTPError, URLError
-from urllib.parse import urljoin, urlparse
+from urllib.parse import unquote, urljoin, urlparse, urlsplit
 from urllib.request import Request, url2pathname, urlopen
 
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
@@ -40,7 +40,8 @@ from pypi_simple import (
 
 from . import layout
 from .console import human_size
-from .errors import ConfigurationError, PublishError
+from .distributions import MAX_METADATA_BYTES, parse_filename
+from .errors import ConfigurationError, InvalidDistribution, PublishError
 from .storage import Storage, open_storage, repository_url
 
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class ProblemKind(enum.StrEnum):
     FILE_NOT_INDEXED = "file-not-indexed"
     YANK_MISMATCH = "yank-mismatch"
     DIRECTORY_NOT_NORMALIZED = "directory-not-normalized"
+    FILE_MISPLACED = "file-misplaced"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,21 @@ class Missing(Exception):
 
 class Unreachable(Exception):
     """The URL could not be read: a network error, a server error, a refusal."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much verify reads of one URL: a hostile page can't make it read forever."""
+
+    page_bytes: int = 64 * 1024 * 1024
+    # A file with no size on its page (HTML only) is read up to this much.
+    file_bytes: int = 16 * 1024 * 1024 * 1024
+    page_seconds: float = 120
+    file_seconds: float = 3600
+
+
+class TooLarge(Exception):
+    """A body went on past its limit."""
 
 
 @dataclass(frozen=True)
@@ -236,17 +253,36 @@ def _reason(error: OSError | HTTPException) -> str:
     return str(error) or type(error).__name__
 
 
-def _read_all(body: _Body) -> bytes:
-    return body.read()
-
-
-def _digest(body: _Body) -> tuple[int, str]:
-    """Size and sha256 of a body, read a chunk at a time: files can be large."""
-    digest, size = hashlib.sha256(), 0
+def _bounded_chunks(body: _Body, limit: int, seconds: float) -> Iterator[bytes]:
+    """The body a chunk at a time, stopping it past `limit` bytes or `seconds`."""
+    deadline, size = time.monotonic() + seconds, 0
     while chunk := body.read(CHUNK):
-        digest.update(chunk)
         size += len(chunk)
-    return size, digest.hexdigest()
+        if size > limit:
+            raise TooLarge(f"more than {human_size(limit)}, the most verify reads here")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still reading after {seconds:g} s, the most verify waits")
+        yield chunk
+
+
+def _read_all(limits: Limits) -> Callable[[_Body], bytes]:
+    def read(body: _Body) -> bytes:
+        return b"".join(_bounded_chunks(body, limits.page_bytes, limits.page_seconds))
+
+    return read
+
+
+def _digest(limit: int, seconds: float) -> Callable[[_Body], tuple[int, str]]:
+    """Size and sha256 of a body, read a chunk at a time: files can be large."""
+
+    def digest(body: _Body) -> tuple[int, str]:
+        hashed, size = hashlib.sha256(), 0
+        for chunk in _bounded_chunks(body, limit, seconds):
+            hashed.update(chunk)
+            size += len(chunk)
+        return size, hashed.hexdigest()
+
+    return digest
 
 
 # --- what the pages say -------------------------------------------------------------
@@ -361,15 +397,31 @@ def _claims(directory: str, packages: Iterable[DistributionPackage]) -> Claims:
         claim = FileClaim.of(package)
         if claim.filename in claims:
             raise InvalidPage(f"{claim.filename} is listed twice")
+        try:
+            parse_filename(claim.filename)
+        except InvalidDistribution as error:
+            raise InvalidPage(f"{_shorten(repr(claim.filename))}: {error.reason}") from None
         # Verify follows no link out of the index, and our pages make none.
-        if claim.url != urljoin(directory, claim.filename):
-            raise InvalidPage(f"{claim.filename} links outside its directory: {claim.url}")
+        if not _inside(directory, claim):
+            raise InvalidPage(
+                f"{claim.filename} links outside its directory: {_shorten(claim.url)}"
+            )
         if not _is_sha256(claim.sha256):
             raise InvalidPage(f"{claim.filename} has no sha256")
         if package.has_metadata and not _is_sha256(claim.metadata_sha256):
             raise InvalidPage(f"{claim.filename} advertises metadata with no sha256")
         claims[claim.filename] = claim
     return claims
+
+
+def _inside(directory: str, claim: FileClaim) -> bool:
+    """Whether a link is the file in this very directory: same scheme, host and path."""
+    link, here = urlsplit(claim.url), urlsplit(directory)
+    return (
+        (link.scheme, link.netloc) == (here.scheme, here.netloc)
+        and not link.query
+        and unquote(link.path) == unquote(here.path) + claim.filename
+    )
 
 
 def _is_sha256(value: str | None) -> bool:
@@ -416,6 +468,8 @@ class StoredProject:
 
     files: set[str] = field(default_factory=set)
     yanked: set[str] = field(default_factory=set)
+    # Keys in a subdirectory of the project's: no page links them, reindex neither.
+    misplaced: set[str] = field(default_factory=set)
 
 
 def list_projects(storage: Storage) -> dict[str, StoredProject]:
@@ -426,7 +480,9 @@ def list_projects(storage: Storage) -> dict[str, StoredProject]:
         if not slash:
             continue  # a root page
         project = projects.setdefault(directory, StoredProject())
-        if name.endswith(layout.DISTRIBUTION_SUFFIXES):
+        if "/" in name:
+            project.misplaced.add(name)
+        elif name.endswith(layout.DISTRIBUTION_SUFFIXES):
             project.files.add(name)
         elif name.endswith(layout.YANK_SUFFIX):
             project.yanked.add(name.removesuffix(layout.YANK_SUFFIX))
@@ -455,6 +511,7 @@ class Verifier:
     workers: int = 16
     retry: Retry = Retry()
     reader: ReaderCredentials | None = None
+    limits: Limits = Limits()
 
     def run(self) -> VerifyReport:
         report = VerifyReport(self.index_url)
@@ -467,7 +524,7 @@ class Verifier:
             stored = listing.result() if listing else {}
             for directory in sorted(stored):
                 name = canonicalize_name(directory)
-                if name == directory and name not in views:
+                if name == directory and name not in views and layout.is_project_name(directory):
                     views[name] = pool.submit(self._project, name)
             checks = []
             for future in as_completed(views.values()):
@@ -580,7 +637,9 @@ class Verifier:
 
     def _read(self, url: str, accept: str, problems: list[Problem]) -> bytes | None:
         try:
-            return fetch(url, accept, _read_all, self.retry, self._authorization(url))
+            return fetch(url, accept, _read_all(self.limits), self.retry, self._authorization(url))
+        except TooLarge as error:
+            problems.append(Problem(ProblemKind.PAGE_INVALID, url, f"the page is {error}"))
         except Missing as error:
             problems.append(Problem(ProblemKind.PAGE_MISSING, url, f"not there ({error})"))
         except Unreachable as error:
@@ -588,10 +647,18 @@ class Verifier:
         return None
 
     def _file(self, claim: FileClaim) -> tuple[list[Problem], int]:
+        # One byte over the size the page gives is enough to know the file is not it.
+        limit = self.limits.file_bytes if claim.size is None else claim.size + 1
         try:
             size, sha256 = fetch(
-                claim.url, "*/*", _digest, self.retry, self._authorization(claim.url)
+                claim.url,
+                "*/*",
+                _digest(limit, self.limits.file_seconds),
+                self.retry,
+                self._authorization(claim.url),
             )
+        except TooLarge as error:
+            return [Problem(ProblemKind.FILE_MISMATCH, claim.url, f"the file is {error}")], 0
         except Missing as error:
             detail = f"linked from its project page but not there ({error})"
             return [Problem(ProblemKind.FILE_MISSING, claim.url, detail)], 0
@@ -608,8 +675,11 @@ class Verifier:
 
     def _metadata(self, claim: FileClaim) -> tuple[list[Problem], int]:
         url = claim.url + layout.METADATA_SUFFIX
+        reading = _digest(MAX_METADATA_BYTES, self.limits.page_seconds)
         try:
-            size, sha256 = fetch(url, "*/*", _digest, self.retry, self._authorization(url))
+            size, sha256 = fetch(url, "*/*", reading, self.retry, self._authorization(url))
+        except TooLarge as error:
+            return [Problem(ProblemKind.METADATA_MISMATCH, url, f"the file is {error}")], 0
         except Missing as error:
             detail = f"the page advertises core metadata for {claim.filename} ({error})"
             return [Problem(ProblemKind.METADATA_MISSING, url, detail)], 0
@@ -635,6 +705,21 @@ class Verifier:
 
         for directory, project in stored.items():
             name = canonicalize_name(directory)
+            if not layout.is_project_name(directory):
+                problem(
+                    ProblemKind.DIRECTORY_NOT_NORMALIZED,
+                    f"{layout.SIMPLE}{directory}/",
+                    "not a project name, so pip never asks for it: move its files to "
+                    "their project's directory and reindex",
+                )
+                continue
+            for nested in sorted(project.misplaced):
+                problem(
+                    ProblemKind.FILE_MISPLACED,
+                    f"{layout.SIMPLE}{directory}/{nested}",
+                    f"not directly in {layout.project_dir(name)}, so no page links it: "
+                    "move it there (or delete it) and reindex",
+                )
             if name != directory:
                 problem(
                     ProblemKind.DIRECTORY_NOT_NORMALIZED,

@@ -471,4 +471,100 @@ def _js_in_requires_python(directory: Path, name: str) -> Path:
     return write_wheel(directory, name, metadata=metadata)
 
 
+# File names the wheel and sdist specs do not allow: pip cannot fetch some of them.
+
+
+def _wheel_named(directory: Path, name: str, filename: str) -> Path:
+    return write_zip(directory / filename, wheel_members(name))
+
+
+@_case("local-version", "local version 1.0+evil: a local version ('+evil')")
+def _local_version(directory: Path, name: str) -> Path:
+    return write_zip(
+        directory / f"{name}-1.0+evil-py3-none-any.whl", wheel_members(name, "1.0+evil")
+    )
+
+
+@_case("hash-in-tag", "invalid platform tag 'any#sha256=0' in the file name")
+def _hash_in_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-py3-none-any#sha256=0.whl")
+
+
+@_case("question-mark-in-tag", "invalid abi tag 'none?x=1' in the file name")
+def _question_mark_in_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-py3-none?x=1-any.whl")
+
+
+@_case("encoded-slash-in-tag", "invalid platform tag 'any%2Fother' in the file name")
+def _encoded_slash_in_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-py3-none-any%2Fother.whl")
+
+
+@_case("colon-in-tag", "invalid platform tag 'win:amd64' in the file name")
+def _colon_in_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-py3-none-win:amd64.whl")
+
+
+@_case("non-ascii-in-tag", "invalid platform tag 'anyé' in the file name")
+def _non_ascii_in_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-py3-none-anyé.whl")
+
+
+@_case("non-ascii-in-name", "invalid project name 'non-a\u017fcii-in-name'")
+def _non_ascii_in_name(directory: Path, name: str) -> Path:
+    # U+017F, the long s: a letter that a case-insensitive match takes for 's'.
+    spelled = name.replace("s", "\u017f")
+    return write_zip(directory / f"{spelled}-1.0-py3-none-any.whl", wheel_members(spelled))
+
+
+@_case("hash-in-build-tag", "invalid build tag '1#x' in the file name")
+def _hash_in_build_tag(directory: Path, name: str) -> Path:
+    return _wheel_named(directory, name, f"{name}-1.0-1#x-py3-none-any.whl")
+
+
+# Wheels that pip refuses to install, or would install other than the index shows.
+
+
+@_case("wheel-without-record", "missing wheel_without_record-1.0.dist-info/RECORD")
+def _wheel_without_record(directory: Path, name: str) -> Path:
+    members = wheel_members(name)
+    del members[f"{name}-1.0.dist-info/RECORD"]
+    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+
+
+@_case("wheel-without-wheel-file", "missing wheel_without_wheel_file-1.0.dist-info/WHEEL")
+def _wheel_without_wheel_file(directory: Path, name: str) -> Path:
+    members = wheel_members(name)
+    del members[f"{name}-1.0.dist-info/WHEEL"]
+    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+
+
+@_case("unsupported-wheel-version", "unsupported Wheel-Version '9.0'")
+def _unsupported_wheel_version(directory: Path, name: str) -> Path:
+    members = wheel_members(name)
+    members[f"{name}-1.0.dist-info/WHEEL"] = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
+    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+
+
+@_case("backslash-metadata-twin", "has '\\' in its name; archives use '/'")
+def _backslash_metadata_twin(directory: Path, name: str) -> Path:
+    members = wheel_members(name)
+    other = core_metadata(name, "1.0", "Requires-Dist: evil")
+    members[f"{name}-1.0.dist-info\\METADATA"] = other
+    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+
+
+@_case("metadata-header-flood", "bytes of headers, over the 1 MiB limit")
+def _metadata_header_flood(directory: Path, name: str) -> Path:
+    # 9 MiB of headers, deflated to a few KiB: slow and costly to parse as email headers.
+    flood = core_metadata(name) + b"Keywords: a\n" * (9 * MiB // 12)
+    return write_wheel(directory, name, metadata=flood)
+
+
+@_case("metadata-field-flood", "header fields, over the limit of 2,000")
+def _metadata_field_flood(directory: Path, name: str) -> Path:
+    flood = core_metadata(name) + b"Classifier: Private :: Do Not Upload\n" * 3000
+    return write_wheel(directory, name, metadata=flood)
+
+
 CASE_IDS = [case_id for case_id, _, _ in _CASES]

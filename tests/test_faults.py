@@ -58,7 +58,7 @@ STEPS = {
     "writing the project JSON page": Step("PUT", "simple/acme/index.json"),
     "writing the project HTML page": Step("PUT", "simple/acme/index.html"),
     "writing the project directory page": Step("PUT", "simple/acme/"),
-    "rechecking the project page": Step("HEAD", "simple/acme/index.json"),
+    "looking at the project HTML page": Step("HEAD", "simple/acme/index.html"),
 }
 FAULTS: dict[str, Action] = {
     "500": Respond(500, "InternalError", "We encountered an internal error."),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
+
+from ..errors import FileChanged
 
 # The user metadata that records a file's sha256 at upload (x-amz-meta-sha256 on S3).
 SHA256_METADATA = "sha256"
@@ -81,7 +84,11 @@ class Storage(Protocol):
         metadata: Mapping[str, str],
         progress: Progress | None = None,
     ) -> str | None:
-        """Create `key` from a file; return its ETag, or None if the key already exists."""
+        """Create `key` from a file; return its ETag, or None if the key already exists.
+
+        If `metadata` holds a sha256 (SHA256_METADATA), the store checks the bytes it
+        receives against it and raises FileChanged, storing nothing, if they differ.
+        """
         ...
 
     def download(self, key: str, path: Path) -> None:
@@ -95,6 +102,32 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+
+class VerifyingReader(io.RawIOBase):
+    """Reads a file once, hashing it, and fails the read that ends it with other bytes
+    than expected: an upload that streams from it stores exactly the inspected file."""
+
+    def __init__(self, file: BinaryIO, sha256: str, size: int, key: str) -> None:
+        super().__init__()
+        self._file, self._expected, self._size, self._key = file, sha256, size, key
+        self._digest = hashlib.sha256()
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._file.read(size)
+        self._digest.update(data)
+        self._read += len(data)
+        ended = not data or (size >= 0 and len(data) < size) or size < 0
+        if self._read > self._size or ((ended or self._read == self._size) and not self.matches()):
+            raise FileChanged(self._key)
+        return data
+
+    def matches(self) -> bool:
+        return self._read == self._size and self._digest.hexdigest() == self._expected
 
 
 def content_etag(body: bytes) -> str:

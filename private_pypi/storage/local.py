@@ -6,25 +6,33 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from stat import S_ISREG
+from typing import TextIO
 
 from ..errors import PreconditionFailed, StorageError
-from .base import ObjectInfo, Progress, StoredObject
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject, VerifyingReader
 
 LOCK_FILE = ".private-pypi.lock"
+LOCK_TIMEOUT = 60.0
+"""A write holds the lock for milliseconds; a minute of waiting means a hung holder."""
+_LOCK_POLL = 0.01
+_COPY_CHUNK = 1024 * 1024
 
 
 class LocalStorage:
     # A directory serves its index.html, so `simple/name/` needs no object of its own.
     directory_keys = False
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.root = root.resolve()
+        self.lock_timeout = lock_timeout
 
     @property
     def location(self) -> str:
@@ -89,7 +97,14 @@ class LocalStorage:
         target = self._path(key)
         temporary = self._temporary(target)
         try:
-            shutil.copyfile(path, temporary)
+            with path.open("rb") as source, temporary.open("wb") as copy:
+                expected = metadata.get(SHA256_METADATA)
+                reader = (
+                    VerifyingReader(source, expected, os.fstat(source.fileno()).st_size, key)
+                    if expected
+                    else source
+                )
+                shutil.copyfileobj(reader, copy, _COPY_CHUNK)
             if progress:
                 progress(temporary.stat().st_size)
             try:
@@ -118,38 +133,73 @@ class LocalStorage:
         base = self._resolve(prefix.rsplit("/", 1)[0] if "/" in prefix else "")
         if not base.is_dir():
             return
+        # os.walk does not descend into linked directories, and linked files are skipped:
+        # the listing shows what the repository holds, never what a link points at.
         for directory, _, names in os.walk(base):
             for name in sorted(names):
                 path = Path(directory, name)
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix) and not name.startswith(".private-pypi"):
-                    yield _info(key, path.stat())
+                    stat = path.lstat()
+                    if S_ISREG(stat.st_mode):
+                        yield _info(key, stat)
 
     def _path(self, key: str) -> Path:
         return self._resolve(key + "index.html" if key.endswith("/") else key)
 
     def _resolve(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):
+        parts = PurePosixPath(key).parts
+        if key.startswith("/") or ".." in parts:
             raise StorageError(f"refusing a key outside the repository: {key}")
+        # Nothing under the root is followed: a link could lead one project's writes into
+        # another's directory, or out of the repository.
+        path = self.root
+        for part in parts:
+            path /= part
+            if path.is_symlink():
+                raise StorageError(
+                    f"refusing to follow the symbolic link {path}: a repository holds only "
+                    "real directories and files; replace the link with what it points to"
+                )
         return path
 
     def _temporary(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=".private-pypi-")
-        os.close(descriptor)
-        return Path(name)
+        while True:
+            name = path.parent / f".private-pypi-{secrets.token_hex(8)}"
+            try:
+                # 0o666 less the umask, as any file a user's tools create: a web server
+                # running as another user can read the repository if the umask lets it.
+                os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            except FileExistsError:
+                continue
+            return name
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
         """Serialize conditional writes, across processes as well as threads."""
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / LOCK_FILE).open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._wait_for(lock)
             try:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _wait_for(self, lock: TextIO) -> None:
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        f"waited {self.lock_timeout:g} s for the lock {self.root / LOCK_FILE}: "
+                        "another command on this repository holds it; if none is running, "
+                        "a hung one does: stop it, then run this command again"
+                    ) from None
+                time.sleep(_LOCK_POLL)
 
 
 def _etag(stat: os.stat_result) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 import botocore.session
@@ -25,8 +27,8 @@ from botocore.exceptions import (
 from botocore.utils import parse_timestamp
 from s3transfer.subscribers import BaseSubscriber
 
-from ..errors import PreconditionFailed, StorageError
-from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
+from ..errors import FileChanged, PreconditionFailed, StorageError
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject, VerifyingReader
 
 # Throttling (SlowDown, 503) and dropped connections are retried by botocore itself.
 CLIENT_CONFIG = Config(
@@ -45,6 +47,8 @@ CREDENTIAL_CODES = {
     "TokenRefreshRequired",
     "InvalidClientTokenId",
 }
+# What S3 answers a body whose checksum is not the one the request gave.
+CHECKSUM_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
 REDIRECT_CODES = {
     "PermanentRedirect",
     "AuthorizationHeaderMalformed",
@@ -169,26 +173,27 @@ class S3Storage:
         metadata: Mapping[str, str],
         progress: Progress | None = None,
     ) -> str | None:
-        extra = {
+        extra: dict[str, Any] = {
             "ContentType": content_type,
             "CacheControl": cache_control,
             "Metadata": dict(metadata),
         }
+        expected = metadata.get(SHA256_METADATA)
         try:
-            size = path.stat().st_size
-            if size < TRANSFER_CONFIG.multipart_threshold:
-                # One request, and its answer carries the ETag.
-                with path.open("rb") as body:
+            with path.open("rb") as body:
+                size = os.fstat(body.fileno()).st_size
+                if size < TRANSFER_CONFIG.multipart_threshold:
+                    # One request, and its answer carries the ETag. S3 computes the body's
+                    # sha256 itself and refuses it (BadDigest) unless it is this one.
+                    if expected:
+                        extra["ChecksumSHA256"] = _base64_digest(expected)
                     response = self.client.put_object(
                         Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", **extra
                     )
-                if progress:
-                    progress(size)
-                return _etag(response)
-            subscribers = [_ProgressSubscriber(progress)] if progress else None
-            self._transfers.upload(
-                str(path), self.bucket, key, extra_args=extra, subscribers=subscribers
-            ).result()
+                    if progress:
+                        progress(size)
+                    return _etag(response)
+                self._upload_in_parts(key, body, size, extra, expected, progress)
         except (ClientError, BotoCoreError) as error:
             failure = self._failure(error, key)
             if isinstance(failure, PreconditionFailed):
@@ -198,6 +203,28 @@ class S3Storage:
         if info is None:
             raise StorageError(f"{self.location}/{key} vanished straight after its upload")
         return info.etag
+
+    def _upload_in_parts(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        extra: dict[str, Any],
+        expected: str | None,
+        progress: Progress | None,
+    ) -> None:
+        """S3 has no whole-object SHA-256 for multipart uploads, only one per part. So the
+        parts are read once, in order, from a reader that hashes them and fails the last
+        read if the file is not the inspected one: the upload is then aborted, never
+        completed. S3 checks each part against the SHA-256 botocore sends with it."""
+        source: BinaryIO | VerifyingReader = body
+        if expected:
+            source = VerifyingReader(body, expected, size, key)
+            extra = {**extra, "ChecksumAlgorithm": "SHA256"}
+        subscribers = [_ProgressSubscriber(progress)] if progress else None
+        self._transfers.upload(
+            source, self.bucket, key, extra_args=extra, subscribers=subscribers
+        ).result()
 
     def download(self, key: str, path: Path) -> None:
         # One streamed GetObject: the transfer manager sends a HeadObject first, which
@@ -279,6 +306,8 @@ class S3Storage:
     def _explain(self, error: ClientError, code: str, status: int | None, where: str) -> Exception:
         if code in {"PreconditionFailed", "412"} or status == 412:
             return PreconditionFailed(f"{where} changed while it was being updated")
+        if code in CHECKSUM_CODES:
+            return FileChanged(where)
         if code in CREDENTIAL_CODES:
             return StorageError(
                 f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
@@ -338,6 +367,10 @@ def _parse_timestamp(value: str) -> datetime:
         return datetime.fromisoformat(value)
     except ValueError:  # HTTP dates, as in HeadObject's Last-Modified
         return parse_timestamp(value)
+
+
+def _base64_digest(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
 def _etag(response: Mapping[str, Any]) -> str:
