@@ -290,3 +290,28 @@ def test_the_action_takes_its_inputs_as_data_never_as_shell(monorepo: Path) -> N
     wrong = run_action({"dry-run": "yes"}, cwd=monorepo)
     assert wrong.returncode == 1
     assert wrong.stderr.strip() == "error: input dry-run is 'yes': use true or false"
+
+
+def test_the_readme_section_shows_tables_and_workflows_that_fit(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Publishing from another repository", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(toml|yaml)\n(.*?)```", section, re.S)
+    (table,) = [text for kind, text in blocks if kind == "toml"]
+    (tmp_path / "pyproject.toml").write_text(table)
+    assert find_table(tmp_path) == ProjectTable(
+        tmp_path / "pyproject.toml",
+        (tmp_path / "packages/my-lib", tmp_path / "packages/my-app"),
+        "s3://acme-pypi-production",
+    )
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    workflows = [yaml.safe_load(text) for kind, text in blocks if kind == "yaml"]
+    assert len(workflows) == 2
+    for workflow in workflows:
+        (step,) = [
+            step
+            for step in workflow["jobs"]["publish"]["steps"]
+            if step["uses"].startswith("OWNER/private-pypi@")
+        ]
+        assert set(step.get("with", {})) <= inputs
+        assert all(name.startswith("AWS_PYPI_") for name in step["env"])
+    assert workflows[1]["permissions"]["id-token"] == "write"
