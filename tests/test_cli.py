@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("installed")
     built = build_packages([ROOT], work / "dist", isolated=False).built
     (wheel,) = [path for path in built if path.suffix == ".whl"]
+    shipped = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert shipped == {"private_pypi", "private_pypi-0.1.0.dist-info"}
     uv = uv_binary()
     venv = work / "venv"
     for command in (
