@@ -88,7 +88,7 @@ def _existing(storage: Storage) -> Storage:
     if isinstance(storage, LocalStorage) and not storage.root.is_dir():
         raise Exit(
             f"error: no repository at {storage.root}: check --repository "
-            "(`uv run invoke publish` creates one; reindex and verify only read one)",
+            "(publish creates one; reindex and verify only read one)",
             code=1,
         )
     return storage
