@@ -1,342 +1,33 @@
 """private-pypi tasks: build, publish and look after a private Python package index.
 
-Every task is a thin layer over the `private_pypi` package. `invoke --list` lists them;
-`invoke --help TASK` explains one.
+The publishing tasks live in the package (private_pypi/tasks.py), where the installed
+`private-pypi` command runs the same code; the tasks below need this checkout or the
+Pulumi CLI. `invoke --list` lists them all; `invoke --help TASK` explains one.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
+from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
-from invoke.tasks import Task
-from invoke.tasks import task as invoke_task
 
-from private_pypi import manage
-from private_pypi.building import SourceRelease, build_packages
-from private_pypi.cdn import invalidate
-from private_pypi.console import human_size, progress_bar
 from private_pypi.demo import run_demo
-from private_pypi.distributions import find_distributions
-from private_pypi.errors import PublishError
-from private_pypi.index import Index
-from private_pypi.publish import Publisher, inspect_all
-from private_pypi.reindex import Reindexer
 from private_pypi.stack import config_exports, stack_outputs
 from private_pypi.stack import rotate_keys as rotate_stack_keys
-from private_pypi.storage import LocalStorage, Storage, open_storage, repository_url
+from private_pypi.tasks import (
+    build,
+    delete,
+    publish,
+    reindex,
+    reports_errors,
+    task,
+    unyank,
+    verify,
+    yank,
+)
 
 ROOT = Path(__file__).resolve().parent
-TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
-
-# One table of short flags for every task, so that a short flag means the same everywhere.
-SHORT_FLAGS = {
-    "repository": "r",
-    "dist": "d",
-    "package": "p",
-    "output": "o",
-    "dry_run": "n",
-    "yes": "y",
-    "stack": "s",
-}
-
-
-class ConsistentTask(Task[Any]):
-    """A task whose options take their short flags from SHORT_FLAGS, and only from it."""
-
-    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
-        opts = super().arg_opts(name, default, taken_names)
-        short = SHORT_FLAGS.get(name)
-        opts["names"] = [
-            opts["names"][0],
-            *([short] if short and name not in self.positional else []),
-        ]
-        return opts
-
-
-task = functools.partial(invoke_task, klass=ConsistentTask)
-
-
-def reports_errors(function: TaskBody) -> TaskBody:
-    """Turn a user-fixable error into one line on stderr and exit code 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except PublishError as error:
-            raise Exit(f"error: {error}", code=1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _open_index(repository: str | None) -> Index:
-    return Index(open_storage(repository_url(repository, os.environ), os.environ))
-
-
-def _existing(storage: Storage) -> Storage:
-    """Refuse a local repository that is not there: only publish creates one."""
-    if isinstance(storage, LocalStorage) and not storage.root.is_dir():
-        raise Exit(
-            f"error: no repository at {storage.root}: check --repository "
-            "(`uv run invoke publish` creates one; reindex and verify only read one)",
-            code=1,
-        )
-    return storage
-
-
-def _configured_packages(c: Context) -> list[Path]:
-    packages = c.config.get("publish", {}).get("packages", [])
-    if not packages:
-        raise Exit(
-            "error: no packages to build: list their directories under publish.packages in "
-            "invoke.yaml, or pass --package PATH",
-            code=1,
-        )
-    return [ROOT / package for package in packages]
-
-
-def _build(
-    c: Context, packages: list[str], output: Path, isolated: bool, index: Index | None = None
-) -> list[Path]:
-    """Build the packages; with `index`, skip each whose release it already has."""
-    sources = [Path(package) for package in packages] or _configured_packages(c)
-    print(f"building {len(sources)} package(s) into {output}")
-    result = build_packages(
-        sources, output, isolated=isolated, is_published=index and _published_in(index)
-    )
-    for release in result.skipped:
-        print(f"  already published: {release}")
-    for path in result.built:
-        print(f"  built {path.name} ({human_size(path.stat().st_size)})")
-    return result.built
-
-
-def _published_in(index: Index) -> Callable[[SourceRelease], bool]:
-    """Whether the index has files of a release: one read of its project page."""
-
-    def published(release: SourceRelease) -> bool:
-        page = index.project(release.project)
-        return page is not None and bool(page.files_of(release.version))
-
-    return published
-
-
-def _dist_files(dist: Path) -> list[Path]:
-    """The distributions `--dist` names: one file, or those in a directory."""
-    if dist.is_file():
-        return [dist]
-    if not dist.is_dir():
-        raise Exit(f"error: {dist}: no such file or directory: check --dist", code=1)
-    files = find_distributions(dist)
-    if not files:
-        raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
-    for other in sorted(set(dist.iterdir()) - set(files)):
-        if other.is_file() and not other.name.startswith("."):
-            print(f"  ignored {other.name}: not a wheel or an sdist (.egg and others are refused)")
-    return files
-
-
-@task(
-    iterable=["package"],
-    help={
-        "package": "a package directory to build (repeatable); default: publish.packages "
-        "in invoke.yaml",
-        "output": "where to put the sdists and wheels (default: dist/)",
-        "no-isolation": "build with the backend installed here instead of a fresh "
-        "environment (works offline)",
-    },
-)
-@reports_errors
-def build(
-    c: Context, package: list[str] | None = None, output: str = "dist", no_isolation: bool = False
-) -> None:
-    """Build an sdist and a wheel of each package with pypa/build, reproducibly."""
-    _build(c, package or [], Path(output), isolated=not no_isolation)
-
-
-@task(
-    iterable=["package"],
-    help={
-        "dist": "publish these files, or the files in this directory, and build nothing",
-        "repository": "s3://BUCKET, a directory or file:// URL; default: s3://$AWS_PYPI_BUCKET, "
-        "else s3://$S3_PYPI_BUCKET",
-        "dry-run": "check the files and the repository, and say what would be uploaded",
-        "package": "build these package directories instead of publish.packages (repeatable)",
-        "no-isolation": "build with the backend installed here (works offline)",
-        "skip-existing": "skip a file whose name the repository has with other bytes, "
-        "instead of refusing the publish (as twine's --skip-existing)",
-    },
-)
-@reports_errors
-def publish(
-    c: Context,
-    dist: str | None = None,
-    repository: str | None = None,
-    dry_run: bool = False,
-    package: list[str] | None = None,
-    no_isolation: bool = False,
-    skip_existing: bool = False,
-) -> None:
-    """Build the packages not yet published, upload them and update the index. Safe to
-    run again."""
-    index = _open_index(repository)
-    if dist:
-        files = _dist_files(Path(dist))
-    else:
-        files = _build(c, package or [], ROOT / "dist", isolated=not no_isolation, index=index)
-        if not files:
-            print(f"nothing to do: every package is already published in {index.storage.location}")
-            return
-    distributions = inspect_all(files)
-    print(
-        f"{'checking' if dry_run else 'publishing'} {len(distributions)} file(s) to "
-        f"{index.storage.location}"
-    )
-    result = Publisher(index).publish(
-        distributions,
-        dry_run=dry_run,
-        skip_existing=skip_existing,
-        on_file=lambda published: print(
-            f"  {published.outcome.value:12} {published.distribution.filename} "
-            f"({human_size(published.distribution.size)})"
-        ),
-        progress=lambda d: progress_bar(d.filename, d.size),
-    )
-    if dry_run:
-        print("dry run: nothing was written")
-        return
-    if not result.pages:
-        print("nothing to do: every file is already published")
-        return
-    _invalidate(result.pages)
-    names = sorted({published.distribution.project for published in result.files})
-    print(f"index: {index.storage.index_url}")
-    print(f"install: pip install --extra-index-url {index.storage.index_url} {' '.join(names)}")
-
-
-def _invalidate(pages: list[str]) -> None:
-    """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
-    distribution_id = os.environ.get("AWS_PYPI_DISTRIBUTION_ID")
-    if not distribution_id or not pages:
-        return
-    paths = invalidate(distribution_id, pages, os.environ)
-    print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
-
-
-REPOSITORY_HELP = "s3://BUCKET or a directory; default as for publish"
-
-
-@task(help={"repository": REPOSITORY_HELP})
-@reports_errors
-def reindex(c: Context, repository: str | None = None) -> None:
-    """Rebuild every page from the stored files: the repair path (lists the bucket)."""
-    index = Index(_existing(_open_index(repository).storage))
-    print(f"reindexing {index.storage.location}")
-    report = Reindexer(index).run()
-    for problem in report.problems:
-        print(f"  warning: {problem}", file=sys.stderr)
-    print(
-        f"{report.projects} project(s), {report.files} file(s); {report.inspected} file(s) "
-        f"read again; {len(report.written)} page object(s) written"
-    )
-    _invalidate(report.written)
-
-
-def _release(name: str, version: str) -> manage.Release:
-    return manage.Release.parse(name, version)
-
-
-RELEASE = ["name", "version"]
-
-
-@task(
-    positional=RELEASE,
-    help={
-        "name": "NAME, the first argument: the project",
-        "version": "VERSION, the second argument: the version to yank",
-        "reason": "shown to users by pip and uv",
-        "repository": REPOSITORY_HELP,
-    },
-)
-@reports_errors
-def yank(
-    c: Context, name: str, version: str, reason: str = "", repository: str | None = None
-) -> None:
-    """`yank NAME VERSION [--reason TEXT]`: installers skip the release (PEP 592) unless it
-    is pinned with ==."""
-    index = _open_index(repository)
-    files = manage.yank(index, _release(name, version), reason)
-    where = index.storage.location
-    if not files:
-        print(f"nothing to do: {name} {version} is already yanked in {where}, for that reason")
-        return
-    print(f"yanked {len(files)} file(s) of {name} {version} in {where}")
-    _invalidate(index.written)
-
-
-@task(
-    positional=RELEASE,
-    help={
-        "name": "the project",
-        "version": "the version to restore",
-        "repository": REPOSITORY_HELP,
-    },
-)
-@reports_errors
-def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
-    """`unyank NAME VERSION`: undo a yank."""
-    index = _open_index(repository)
-    files = manage.unyank(index, _release(name, version))
-    where = index.storage.location
-    if not files:
-        print(f"nothing to do: {name} {version} is not yanked in {where}")
-        return
-    print(f"unyanked {len(files)} file(s) of {name} {version} in {where}")
-    _invalidate(index.written)
-
-
-@task(
-    positional=RELEASE,
-    help={
-        "name": "NAME, the first argument: the project",
-        "version": "VERSION, the second argument: the version to delete",
-        "yes": "do not ask for confirmation (for CI)",
-        "repository": REPOSITORY_HELP,
-    },
-)
-@reports_errors
-def delete(
-    c: Context, name: str, version: str, yes: bool = False, repository: str | None = None
-) -> None:
-    """`delete NAME VERSION [--yes]`: delete a release's files and take them off the pages.
-    Prefer yank."""
-    index = _open_index(repository)
-    release = _release(name, version)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise Exit(
-                f"error: nothing deleted: deleting {release} needs a yes; with no terminal "
-                "to ask on, pass --yes",
-                code=1,
-            )
-        answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            raise Exit("nothing deleted", code=1)
-    files = manage.delete(index, release)
-    for entry in files:
-        print(f"  deleted {entry.filename} from {index.storage.location}")
-    print(
-        "recover within 90 days from the bucket's object versions: "
-        "see README, 'Recovering a deleted file'"
-    )
-    _invalidate(index.written)
 
 
 @task
@@ -355,44 +46,6 @@ def test(c: Context, pytest_args: str = "") -> None:
     """Run the whole test suite (ruff, then pytest in parallel)."""
     c.run("ruff check .", pty=False)
     c.run(f"pytest -n auto {pytest_args}", pty=False)
-
-
-@task(
-    help={
-        "repository": "the index URL to read as pip does (https://BUCKET.s3.REGION.amazonaws.com"
-        "/simple/, https://CDN/simple/, file:///DIR/simple/), or s3://BUCKET or a directory, "
-        "which are also listed to find what no page shows; default as for publish",
-    }
-)
-@reports_errors
-def verify(c: Context, repository: str | None = None) -> None:
-    """Check the live index as a client: pages parse and agree, files match their hashes."""
-    try:
-        # Imported here: verify needs pypi-simple, which CI's publish-only install leaves out.
-        from private_pypi.verify import next_step, open_verifier
-    except ModuleNotFoundError as error:
-        if error.name != "pypi_simple":
-            raise
-        raise Exit(
-            "error: verify reads the index with pypi-simple, which this environment lacks: "
-            "run `uv run --no-default-groups --group verify invoke verify`",
-            code=1,
-        ) from None
-
-    verifier = open_verifier(repository, os.environ)
-    if verifier.storage is not None:
-        _existing(verifier.storage)
-    listing = f", listing {verifier.storage.location}" if verifier.storage else ""
-    print(f"verifying {verifier.index_url}{listing}")
-    report = verifier.run()
-    print(report.summary())
-    shown = 20
-    for problem in report.problems[:shown]:
-        print(f"  {problem}")
-    if len(report.problems) > shown:
-        print(f"  … and {len(report.problems) - shown} more")
-    if not report.ok:
-        raise Exit(f"error: {len(report.problems)} problem(s): {next_step(report)}", code=1)
 
 
 @task(
@@ -426,3 +79,10 @@ def rotate_keys(c: Context, stack: str | None = None) -> None:
         "is deleted (without githubRepository, set them again: "
         "`pulumi stack output githubSecretsByHand`)"
     )
+
+
+namespace = Collection(
+    build, publish, yank, unyank, delete, reindex, verify, demo, test, bench, env, rotate_keys
+)
+# invoke.yaml's publish.packages are relative to this checkout, wherever invoke runs from.
+namespace.configure({"publish": {"directory": str(ROOT)}})

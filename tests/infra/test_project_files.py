@@ -66,16 +66,17 @@ def test_the_example_stack_holds_no_secret_and_only_known_settings():
     assert stack["config"]["private-pypi:projectName"]
 
 
-def test_the_workflow_publishes_on_tags_with_the_five_secrets():
+def test_the_workflow_publishes_on_tags_with_the_five_secrets_through_its_own_action():
     workflow = load(".github/workflows/publish.yml")
 
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["push"]["tags"] and "workflow_dispatch" in triggers
     steps = workflow["jobs"]["publish"]["steps"]
-    assert any(step.get("uses", "").startswith("astral-sh/setup-uv@") for step in steps)
-    (publish,) = [step for step in steps if "invoke publish" in step.get("run", "")]
-    assert publish["run"] == "uv run --no-default-groups invoke publish"
+    (publish,) = [step for step in steps if step.get("uses") == "./"]
+    assert steps[-1] == publish and "with" not in publish
     assert publish["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS}
+    action_steps = load("action.yml")["runs"]["steps"]
+    assert action_steps[0]["uses"].startswith("astral-sh/setup-uv@")
 
 
 def test_the_workflow_checks_out_full_history_so_unchanged_packages_rebuild_identically():
@@ -113,8 +114,11 @@ PINNED = {
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it():
-    lines = (ROOT / ".github/workflows/publish.yml").read_text().splitlines()
-    uses = [line.split("uses:", 1)[1].strip() for line in lines if "uses:" in line]
+    files = (".github/workflows/publish.yml", "action.yml")
+    lines = [line for name in files for line in (ROOT / name).read_text().splitlines()]
+    keys = [line.strip().removeprefix("- ") for line in lines]
+    uses = [key.split(":", 1)[1].strip() for key in keys if key.startswith("uses:")]
+    uses.remove("./")  # the workflow's step that runs action.yml
 
     assert len(uses) == len(PINNED)
     for use in uses:
