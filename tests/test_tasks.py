@@ -199,6 +199,7 @@ def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
         BadInput(("publish", "-d", a_wheel, "-r", "ftp://example.com/x"), "bad repository"),
         BadInput(("publish", "-p", str(not_a_package), "-r", repository), "not a Python package"),
         BadInput(("publish", "-d", a_wheel), "no repository configured"),
+        BadInput(("publish", "-d", a_wheel, "-r", a_wheel), "cannot create the repository"),
         BadInput(("reindex", "-r", str(typo)), "no repository at"),
         BadInput(("verify", "-r", str(typo)), "no repository at"),
         BadInput(("verify", "-r", repository), "--group verify", python=WITHOUT_PYPI_SIMPLE),

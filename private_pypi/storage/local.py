@@ -164,7 +164,7 @@ class LocalStorage:
         return path
 
     def _temporary(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._make_directory(path.parent)
         while True:
             name = path.parent / f".private-pypi-{secrets.token_hex(8)}"
             try:
@@ -175,10 +175,19 @@ class LocalStorage:
                 continue
             return name
 
+    def _make_directory(self, path: Path) -> None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the repository directory {path} ({error.strerror}): give "
+                "--repository a directory you may write, or s3://BUCKET"
+            ) from None
+
     @contextmanager
     def _lock(self) -> Iterator[None]:
         """Serialize conditional writes, across processes as well as threads."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_directory(self.root)
         with (self.root / LOCK_FILE).open("a") as lock:
             self._wait_for(lock)
             try:
