@@ -122,11 +122,15 @@ def _build(
 
 
 def _published_in(index: Index) -> Callable[[SourceRelease], bool]:
-    """Whether the index has files of a release: one read of its project page."""
+    """Whether the index has a release as a build makes it, an sdist and a wheel: one read of
+    its project page. A release published in part (`--dist` of one file) is built again, and
+    its files already there are unchanged."""
 
     def published(release: SourceRelease) -> bool:
         page = index.project(release.project)
-        return page is not None and bool(page.files_of(release.version))
+        files = page.files_of(release.version) if page is not None else []
+        wheels = [entry for entry in files if entry.filename.endswith(".whl")]
+        return bool(wheels) and len(wheels) < len(files)
 
     return published
 
@@ -290,8 +294,8 @@ def yank(
 @task(
     positional=RELEASE,
     help={
-        "name": "the project",
-        "version": "the version to restore",
+        "name": "NAME, the first argument: the project",
+        "version": "VERSION, the second argument: the version to restore",
         "repository": REPOSITORY_HELP,
     },
 )
