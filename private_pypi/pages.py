@@ -62,8 +62,9 @@ class FileEntry:
 class ProjectPage:
     name: NormalizedName
     files: tuple[FileEntry, ...] = ()
-    # Tombstones: the names of deleted files, never indexed again (nor reused, as on PyPI),
-    # so a publish or reindex racing a delete cannot bring a deleted file back.
+    # Tombstones: the names of deleted files. Their releases are never indexed again (their
+    # names are never reused, as on PyPI), so a publish or reindex racing a delete cannot
+    # bring a deleted release back, in whole or in part.
     deleted: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -86,8 +87,29 @@ class ProjectPage:
         kept = tuple(e for e in self.files if Version(e.version) != version)
         return replace(self, files=kept, deleted=self.deleted | {e.filename for e in gone})
 
+    def is_deleted(self, filename: str) -> bool:
+        """Whether the file, or any file of its release, was deleted."""
+        if filename in self.deleted:
+            return True
+        version = _version_of(filename)
+        return version is not None and version in {_version_of(name) for name in self.deleted}
+
+    def with_tombstone(self, filename: str) -> ProjectPage:
+        """The page with the file deleted as well, as if it had been there at the delete."""
+        files = tuple(entry for entry in self.files if entry.filename != filename)
+        return replace(self, files=files, deleted=self.deleted | {filename})
+
     def files_of(self, version: Version) -> list[FileEntry]:
         return [entry for entry in self.files if Version(entry.version) == version]
+
+
+def _version_of(filename: str) -> Version | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
 
 
 def _file_order(entry: FileEntry) -> tuple[Version, str]:

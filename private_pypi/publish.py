@@ -219,7 +219,7 @@ class Publisher:
                 indexed = page.file(distribution.filename) if page else None
                 if indexed and indexed.sha256 != distribution.sha256:
                     conflicts[distribution.filename] = _conflict(distribution, indexed.sha256)
-                if page and distribution.filename in page.deleted:
+                if page and page.is_deleted(distribution.filename):
                     problems.append(_deleted(distribution.filename))
             problems += release_problems(page.files if page else (), members)
         if not skip_existing:
@@ -301,7 +301,10 @@ class Publisher:
 def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:
     page = page or ProjectPage(name)
     for entry in entries:
-        if entry.filename in page.deleted:
+        if page.is_deleted(entry.filename):
+            # Its release was deleted while this publish ran: the file goes with it, as if
+            # the delete had come right after this publish.
+            page = page.with_tombstone(entry.filename)
             continue
         existing = page.file(entry.filename)
         # A file indexed meanwhile keeps its first upload time and its yank.
@@ -311,9 +314,8 @@ def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry
 
 def _deleted(filename: str) -> str:
     return (
-        f"{filename}: this file was deleted from the index, and a deleted file's name is "
-        "never used again (as on PyPI); publish a new version, or the same one with a "
-        "build tag"
+        f"{filename}: its release was deleted from the index, and a deleted release is never "
+        "published again (nor its file names, as on PyPI); publish a new version"
     )
 
 

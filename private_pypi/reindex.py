@@ -170,7 +170,7 @@ class Reindexer:
         for filename, info in listed.items():
             if not filename.endswith(layout.DISTRIBUTION_SUFFIXES):
                 continue
-            if filename in deleted:
+            if cached is not None and cached.is_deleted(filename):
                 remove_objects(self.index, name, filename)  # a delete that was interrupted
                 continue
             entry = self._entry(

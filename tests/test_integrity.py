@@ -13,7 +13,7 @@ import pytest
 
 from private_pypi import layout
 from private_pypi.distributions import inspect
-from private_pypi.errors import FileChanged, FileConflict, InvalidDistribution
+from private_pypi.errors import FileChanged, FileConflict, InvalidDistribution, PublishError
 from private_pypi.index import Index
 from private_pypi.manage import Release, delete
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
@@ -120,6 +120,44 @@ def test_build_tags_are_new_files_of_the_same_release(index: Index, tmp_path: Pa
     )
     with pytest.raises(FileConflict, match="a wheel with the same build tag and tags"):
         publish(index, third)
+
+
+class DeletedMidPublish:
+    """The index's storage, as a publish meets it when the release is deleted mid-upload."""
+
+    def __init__(self, storage: Storage, release: Release) -> None:
+        self.storage, self.release = storage, release
+
+    def upload(self, *args: Any, **kwargs: Any) -> str | None:
+        if self.release is not None:
+            release, self.release = self.release, None  # once
+            delete(Index(self.storage), release)
+        return self.storage.upload(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+def test_a_publish_racing_a_delete_of_its_release_brings_none_of_it_back(
+    index: Index, tmp_path: Path
+) -> None:
+    plain = wheel(tmp_path / "a", "dl", "1.0")
+    publish(index, plain)
+    tagged = spelled(wheel(tmp_path / "b", "dl", "1.0", payload=b"b"), "dl-1.0-1-py3-none-any.whl")
+    racing = Index(DeletedMidPublish(index.storage, Release.parse("dl", "1.0")))  # type: ignore[arg-type]
+
+    # The publish saw the plain wheel on the page; the delete lands before it commits.
+    with pytest.raises(PublishError, match="its release was deleted from the index"):
+        publish(racing, plain, tagged)
+
+    page = index.project("dl")  # type: ignore[arg-type]
+    assert page is not None and page.files == ()
+    assert page.deleted == {plain.name, tagged.name}  # as if the delete came just after
+    assert not {key for key in stored_keys(index.storage) if key.endswith(".whl")}
+    with pytest.raises(FileConflict, match="its release was deleted"):
+        publish(index, spelled(wheel(tmp_path / "c", "dl", "1.0", payload=b"c"),
+                               "dl-1.0-2-py3-none-any.whl"))  # fmt: skip
+    assert Verifier(index.storage.index_url, index.storage).run().ok
 
 
 def change_after_inspection(path: Path) -> None:

@@ -99,8 +99,9 @@ class Job:
         """What the job does to the model, run alone."""
         state = dict(state)
         if self.kind == "publish":
-            if any(state.get(f) == Deleted for f in self.files):
-                return state  # refused: a deleted file's name is never used again
+            deleted = {_release(f) for f, status in state.items() if status == Deleted}
+            if any(_release(f) in deleted for f in self.files):
+                return state  # refused: a deleted release is never published again
             for filename in self.files:
                 state.setdefault(filename, Live)
             return state
