@@ -284,18 +284,26 @@ class Publisher:
         if distribution.metadata is None:
             return ""
         key = layout.metadata_key(distribution.project, distribution.filename)
-        try:
-            return self.storage.write(
-                key,
-                distribution.metadata,
-                content_type=layout.METADATA_TYPE,
-                cache_control=layout.FILE_CACHE_CONTROL,
-                create_only=True,
-            )
-        except PreconditionFailed:
-            # An earlier run stored it: the wheel is identical, so is its metadata.
-            info = self.storage.head(key)
-            return info.etag if info else ""
+        return store_metadata(self.storage, key, distribution.metadata)
+
+
+def store_metadata(storage: Storage, key: str, body: bytes) -> str:
+    """Store a metadata file create-only, as every immutable file is, and return its ETag.
+
+    Already there, it was stored by an earlier or a concurrent run of the same wheel, so
+    its bytes are these.
+    """
+    try:
+        return storage.write(
+            key,
+            body,
+            content_type=layout.METADATA_TYPE,
+            cache_control=layout.FILE_CACHE_CONTROL,
+            create_only=True,
+        )
+    except PreconditionFailed:
+        info = storage.head(key)
+        return info.etag if info else ""
 
 
 def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:

@@ -35,6 +35,7 @@ from .pages import (
     render_root_html,
     render_root_json,
 )
+from .publish import store_metadata
 from .storage import ObjectInfo, Storage, StoredObject, content_etag
 
 
@@ -312,18 +313,7 @@ class Reindexer:
         an immutable file, so a wrong one is deleted first (its old version stays)."""
         if stored is not None:
             self.storage.delete(key)
-        try:
-            return self.storage.write(
-                key,
-                body,
-                content_type=layout.METADATA_TYPE,
-                cache_control=layout.FILE_CACHE_CONTROL,
-                create_only=True,
-            )
-        except PreconditionFailed:
-            # A publish of the same wheel stored it meanwhile: its bytes are these.
-            info = self.storage.head(key)
-            return info.etag if info else ""
+        return store_metadata(self.storage, key, body)
 
     def _problem(self, problem: str) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -44,19 +45,30 @@ def public_read_policy(bucket: str) -> str:
     )
 
 
-@pytest.fixture
-def bucket(moto_endpoint: str) -> str:
-    name = f"pypi-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
+def admin_client(moto_endpoint: str) -> Any:
+    """An S3 client with the account's own credentials, as an administrator has."""
+    return boto3.client(
         "s3",
         endpoint_url=moto_endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def new_bucket(moto_endpoint: str, *, public: bool = True, prefix: str = "pypi") -> str:
+    """A new bucket; public, readers may get simple/* anonymously, as in S3-only mode."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    client = admin_client(moto_endpoint)
     client.create_bucket(Bucket=name)
-    client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
+    if public:
+        client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
     return name
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    return new_bucket(moto_endpoint)
 
 
 @pytest.fixture

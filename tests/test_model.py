@@ -22,13 +22,11 @@ import itertools
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from hypothesis import HealthCheck, Phase, settings
@@ -46,7 +44,7 @@ from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
 from private_pypi.verify import Retry, Verifier
-from tests.conftest import REGION, public_read_policy
+from tests.conftest import REGION, admin_client, new_bucket
 from tests.factory import wheel
 from tests.faultproxy import Fault, FaultProxy, Respond
 
@@ -290,16 +288,8 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 
 @pytest.fixture(scope="module")
 def s3_backend(moto_endpoint: str) -> Iterator[Backend]:
-    bucket = f"pypi-model-{uuid.uuid4().hex[:12]}"
-    admin = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    admin.create_bucket(Bucket=bucket)
-    admin.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
+    bucket = new_bucket(moto_endpoint, prefix="pypi-model")
+    admin = admin_client(moto_endpoint)
 
     def reset() -> None:
         listed = admin.list_objects_v2(Bucket=bucket).get("Contents", [])

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import uuid
 import venv
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from components.readers import token_digest
@@ -22,7 +20,7 @@ from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import S3Settings, S3Storage
 from private_pypi.verify import ReaderCredentials
-from tests.conftest import REGION, public_read_policy
+from tests.conftest import REGION, new_bucket
 from tests.edge_emulator import EdgeEmulator, edge_in_front_of
 from tests.edge_runtime import EdgeFunction
 from tests.installers import run_python, uv_binary
@@ -45,21 +43,6 @@ def storage(moto_endpoint: str, bucket: str) -> S3Storage:
             endpoint_url=moto_endpoint,
         )
     )
-
-
-def new_bucket(moto_endpoint: str, *, public: bool) -> str:
-    name = f"pypi-{uuid.uuid4().hex[:12]}"
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket=name)
-    if public:
-        s3.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
-    return name
 
 
 def publish(moto_endpoint: str, bucket: str, dists: list[Path]) -> None:
