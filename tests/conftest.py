@@ -83,8 +83,8 @@ def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
+def bucket_storage(moto_endpoint: str, bucket: str) -> S3Storage:
+    """The bucket as publish opens it, with the account's credentials."""
     return S3Storage(
         S3Settings(
             bucket=bucket,
@@ -94,6 +94,11 @@ def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
             endpoint_url=moto_endpoint,
         )
     )
+
+
+@pytest.fixture
+def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
+    return bucket_storage(moto_endpoint, bucket)
 
 
 @pytest.fixture

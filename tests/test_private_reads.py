@@ -18,9 +18,8 @@ from components.readers import token_digest
 from private_pypi.demo import isolated_pip_environment
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
-from private_pypi.storage import S3Settings, S3Storage
 from private_pypi.verify import ReaderCredentials
-from tests.conftest import REGION, new_bucket
+from tests.conftest import bucket_storage, new_bucket
 from tests.edge_emulator import EdgeEmulator, edge_in_front_of
 from tests.edge_runtime import EdgeFunction
 from tests.installers import run_python, uv_binary
@@ -33,20 +32,8 @@ HELLO = "import acme_hello, acme_greeting; print(acme_greeting.greet('CI'))"
 GREETING = "Hello, CI, from the private index!"
 
 
-def storage(moto_endpoint: str, bucket: str) -> S3Storage:
-    return S3Storage(
-        S3Settings(
-            bucket=bucket,
-            region=REGION,
-            access_key_id="testing",
-            secret_access_key="testing",
-            endpoint_url=moto_endpoint,
-        )
-    )
-
-
 def publish(moto_endpoint: str, bucket: str, dists: list[Path]) -> None:
-    Publisher(Index(storage(moto_endpoint, bucket))).publish(inspect_all(dists))
+    Publisher(Index(bucket_storage(moto_endpoint, bucket))).publish(inspect_all(dists))
 
 
 @pytest.fixture
