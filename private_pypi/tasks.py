@@ -28,6 +28,7 @@ from .console import human_size, progress_bar
 from .distributions import find_distributions
 from .errors import PublishError
 from .index import Index
+from .pages import FileEntry
 from .publish import Publisher, inspect_all
 from .reindex import Reindexer
 from .storage import LocalStorage, Storage, open_storage
@@ -266,14 +267,31 @@ def _release(name: str, version: str) -> manage.Release:
 RELEASE = ["name", "version"]
 
 
+def _release_help(action: str, **more: str) -> dict[str, str]:
+    """Help for a task on one release: its two positional arguments, then its options."""
+    return {
+        "name": "NAME, the first argument: the project",
+        "version": f"VERSION, the second argument: the version to {action}",
+        **more,
+        "repository": REPOSITORY_HELP,
+    }
+
+
+def _report_release_change(
+    index: Index, files: list[FileEntry], verb: str, release: str, idle: Callable[[str], str]
+) -> None:
+    """Say what a yank or unyank did, or (idle, given where) why there was nothing to do."""
+    where = index.storage.location
+    if not files:
+        print(f"nothing to do: {idle(where)}")
+        return
+    print(f"{verb} {len(files)} file(s) of {release} in {where}")
+    _invalidate(index.written)
+
+
 @task(
     positional=RELEASE,
-    help={
-        "name": "NAME, the first argument: the project",
-        "version": "VERSION, the second argument: the version to yank",
-        "reason": "shown to users by pip and uv",
-        "repository": REPOSITORY_HELP,
-    },
+    help=_release_help("yank", reason="shown to users by pip and uv"),
 )
 @reports_errors
 def yank(
@@ -283,43 +301,36 @@ def yank(
     is pinned with ==."""
     index = _open_index(repository)
     files = manage.yank(index, _release(name, version), reason)
-    where = index.storage.location
-    if not files:
-        print(f"nothing to do: {name} {version} is already yanked in {where}, for that reason")
-        return
-    print(f"yanked {len(files)} file(s) of {name} {version} in {where}")
-    _invalidate(index.written)
+    _report_release_change(
+        index,
+        files,
+        "yanked",
+        f"{name} {version}",
+        lambda where: f"{name} {version} is already yanked in {where}, for that reason",
+    )
 
 
 @task(
     positional=RELEASE,
-    help={
-        "name": "NAME, the first argument: the project",
-        "version": "VERSION, the second argument: the version to restore",
-        "repository": REPOSITORY_HELP,
-    },
+    help=_release_help("restore"),
 )
 @reports_errors
 def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
     """`unyank NAME VERSION`: undo a yank."""
     index = _open_index(repository)
     files = manage.unyank(index, _release(name, version))
-    where = index.storage.location
-    if not files:
-        print(f"nothing to do: {name} {version} is not yanked in {where}")
-        return
-    print(f"unyanked {len(files)} file(s) of {name} {version} in {where}")
-    _invalidate(index.written)
+    _report_release_change(
+        index,
+        files,
+        "unyanked",
+        f"{name} {version}",
+        lambda where: f"{name} {version} is not yanked in {where}",
+    )
 
 
 @task(
     positional=RELEASE,
-    help={
-        "name": "NAME, the first argument: the project",
-        "version": "VERSION, the second argument: the version to delete",
-        "yes": "do not ask for confirmation (for CI)",
-        "repository": REPOSITORY_HELP,
-    },
+    help=_release_help("delete", yes="do not ask for confirmation (for CI)"),
 )
 @reports_errors
 def delete(
