@@ -102,6 +102,16 @@ class Index:
     def snapshot(self, name: NormalizedName) -> ProjectSnapshot:
         return ProjectSnapshot(name, self.storage.read(layout.project_json(name)))
 
+    def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
+        """Whether a copy of the project's HTML is not `page`, as a writer killed between the
+        JSON and the HTML leaves it: then the next writer of the page brings it level."""
+        html = PROJECT.render_html(page)
+        json_key = layout.project_json(name)
+        keys = layout.html_keys(json_key, directory_keys=self.storage.directory_keys)
+        return any(
+            (stored := self.storage.read(key)) is None or stored.body != html for key in keys
+        )
+
     def projects(self) -> frozenset[NormalizedName]:
         stored = self.storage.read(layout.ROOT_JSON)
         return frozenset() if stored is None else _parse(ROOT, stored.body, stored.key)

@@ -24,7 +24,7 @@ from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
 from .index import Index
 from .manage import remove_objects
-from .pages import FileEntry, ProjectPage, render_project_html
+from .pages import FileEntry, ProjectPage
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
 
@@ -158,8 +158,9 @@ class Publisher:
         result = PublishResult()
         entries: dict[NormalizedName, list[FileEntry]] = defaultdict(list)
         for name, members in projects.items():
+            indexed_page = pages[name]
             for distribution in members:
-                indexed = pages[name] and pages[name].file(distribution.filename)
+                indexed = indexed_page.file(distribution.filename) if indexed_page else None
                 if distribution.filename in conflicts:
                     published = PublishedFile(distribution, Outcome.SKIPPED)
                 elif indexed:
@@ -187,7 +188,8 @@ class Publisher:
         deleted: list[str] = []
         for name in projects:
             added = entries[name]
-            if not added and not self._html_stale(name, pages[name]):
+            known = pages[name]
+            if not added and (known is None or not self.index.html_lags(name, known)):
                 continue  # every file is on the page already: nothing to write
             page = self.index.update_project(
                 name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
@@ -227,20 +229,6 @@ class Publisher:
         if problems:
             raise FileConflict("\n".join(problems))
         return set(conflicts)
-
-    def _html_stale(self, name: NormalizedName, page: ProjectPage | None) -> bool:
-        """Whether the project's HTML lags its JSON, as an interrupted publish leaves it."""
-        if page is None:
-            return False  # no page at all: nothing lags, and nothing was added to make one
-        expected = render_project_html(page)
-        keys = layout.html_keys(
-            layout.project_json(name), directory_keys=self.storage.directory_keys
-        )
-        for key in keys:
-            stored = self.storage.read(key)
-            if stored is None or stored.body != expected:
-                return True
-        return False
 
     def _store(
         self, distribution: Distribution, progress: Progress | None
