@@ -92,7 +92,7 @@ def _delete_pages(server: MotoServer, bucket: str) -> int:
             key = item["Key"]
             if key.endswith(("/", "/index.html", "/index.json")):
                 pages.append({"Key": key})
-            elif key.startswith(layout.SIMPLE):
+            elif key.startswith(layout.INDEX_PREFIX):
                 kept += 1
     for start in range(0, len(pages), 1000):
         client.delete_objects(Bucket=bucket, Delete={"Objects": pages[start : start + 1000]})

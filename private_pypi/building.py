@@ -24,20 +24,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PathDistribution
 from pathlib import Path
+from typing import cast
 
 from build import BuildBackendException, BuildException, ProjectBuilder
 from build.env import DefaultIsolatedEnv
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import PublishError
+from .errors import PrivatePypiError
 
 # Zip files cannot store times before 1980; every backend writes wheels as zip files.
 EARLIEST_ZIP_TIME = 315532800
 SETUPTOOLS_BACKENDS = ("setuptools.build_meta", "setuptools.build_meta:__legacy__")
 
 
-class BuildFailed(PublishError):
+class BuildFailed(PrivatePypiError):
     """A package did not build; the message names it and says why."""
 
 
@@ -150,10 +151,13 @@ def _last_commit_time(source: Path) -> int | None:
 def static_release(source: Path) -> SourceRelease | None:
     """The name and version pyproject.toml states; None when either is dynamic."""
     try:
-        project = _pyproject(source).get("project", {})
+        project = _pyproject(source).get("project")
     except BuildFailed:
         return None
-    name, version = project.get("name"), project.get("version")
+    if not isinstance(project, dict):
+        return None
+    table = cast(dict[str, object], project)
+    name, version = table.get("name"), table.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
         return None
     try:

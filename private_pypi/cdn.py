@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from .errors import PublishError
+from .errors import PrivatePypiError
 from .storage.s3 import CREDENTIAL_CODES
 
 # CloudFront refuses a batch of more paths than this; one wildcard counts as one path.
@@ -26,7 +26,7 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _ALREADY_PUBLISHED = "the repository itself is up to date"
 
 
-class CdnError(PublishError):
+class CdnError(PrivatePypiError):
     """CloudFront refused the invalidation; the repository itself was updated."""
 
 

@@ -1,13 +1,22 @@
-"""The exceptions publishing raises: each one is a message a user can act on."""
+"""The exceptions the library raises: each one is a message a user can act on.
+
+Every command catches PrivatePypiError and prints its one line. PreconditionFailed is
+not one of them: it is the storage's signal that a conditional write lost a race, which
+the index retries and never lets reach a user.
+"""
 
 from __future__ import annotations
 
 
-class PublishError(Exception):
+class PrivatePypiError(Exception):
     """Base class: a problem the user can fix. str(error) is the one-line message."""
 
 
-class InvalidDistribution(PublishError):
+class PreconditionFailed(Exception):
+    """A conditional write lost a race: the object changed since it was read."""
+
+
+class InvalidDistribution(PrivatePypiError):
     """A file is not a valid wheel or sdist. The message names the file and the reason."""
 
     def __init__(self, filename: str, reason: str) -> None:
@@ -16,11 +25,11 @@ class InvalidDistribution(PublishError):
         self.reason = reason
 
 
-class FileConflict(PublishError):
+class FileConflict(PrivatePypiError):
     """A file of the same name but different content is already in the repository."""
 
 
-class FileChanged(PublishError):
+class FileChanged(PrivatePypiError):
     """A file's bytes changed after inspection: the store refused them, nothing was stored."""
 
     def __init__(self, key: str) -> None:
@@ -31,13 +40,9 @@ class FileChanged(PublishError):
         )
 
 
-class PreconditionFailed(PublishError):
-    """A conditional write lost a race: the object changed since it was read."""
-
-
-class StorageError(PublishError):
+class StorageError(PrivatePypiError):
     """The storage backend failed: credentials, permissions, missing bucket, network."""
 
 
-class ConfigurationError(PublishError):
+class ConfigurationError(PrivatePypiError):
     """Settings are missing or malformed: the message names the setting and the fix."""

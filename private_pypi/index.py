@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 from packaging.utils import NormalizedName
 
 from . import layout
-from .errors import PreconditionFailed, PublishError
+from .errors import PreconditionFailed, PrivatePypiError
 from .pages import (
     InvalidPage,
     ProjectPage,
@@ -37,11 +37,11 @@ from .storage import Storage, StoredObject
 Record = TypeVar("Record")
 
 
-class ConcurrentUpdateError(PublishError):
+class ConcurrentUpdateError(PrivatePypiError):
     """Other writers kept changing a page; nothing of this update was lost, run it again."""
 
 
-class CorruptPage(PublishError):
+class CorruptPage(PrivatePypiError):
     """A stored page is unreadable; `invoke reindex` rebuilds it."""
 
 

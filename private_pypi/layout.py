@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
-SIMPLE = "simple/"
-ROOT_HTML = "simple/index.html"
-ROOT_JSON = "simple/index.json"
+# The prefix and the cache headers are the infrastructure's too: contract.py holds them.
+from .contract import FILE_CACHE_CONTROL as FILE_CACHE_CONTROL
+from .contract import INDEX_PREFIX as INDEX_PREFIX
+from .contract import PAGE_CACHE_CONTROL as PAGE_CACHE_CONTROL
+
+ROOT_JSON = f"{INDEX_PREFIX}index.json"
 
 DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip")
 METADATA_SUFFIX = ".metadata"  # PEP 658: the wheel's METADATA beside it
@@ -22,25 +25,17 @@ HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 METADATA_TYPE = "text/plain; charset=utf-8"
 
-# Pages change on every publish and must be seen straight after it; files never change.
-PAGE_CACHE_CONTROL = "public, max-age=60"
-FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
-
 
 def project_dir(project: NormalizedName) -> str:
-    return f"{SIMPLE}{project}/"
-
-
-def project_html(project: NormalizedName) -> str:
-    return f"{SIMPLE}{project}/index.html"
+    return f"{INDEX_PREFIX}{project}/"
 
 
 def project_json(project: NormalizedName) -> str:
-    return f"{SIMPLE}{project}/index.json"
+    return f"{INDEX_PREFIX}{project}/index.json"
 
 
 def file_key(project: NormalizedName, filename: str) -> str:
-    return f"{SIMPLE}{project}/{filename}"
+    return f"{INDEX_PREFIX}{project}/{filename}"
 
 
 def metadata_key(project: NormalizedName, filename: str) -> str:

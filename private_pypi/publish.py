@@ -21,17 +21,17 @@ from packaging.utils import NormalizedName
 
 from . import layout
 from .distributions import Distribution, content_type, file_identity, inspect
-from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PublishError
+from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PrivatePypiError
 from .index import Index
-from .manage import remove_objects
 from .pages import FileEntry, ProjectPage
+from .releases import remove_objects
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
 
 Clock = Callable[[], datetime]
 
 
-class PublishRefused(PublishError):
+class PublishRefused(PrivatePypiError):
     """Some files are bad; nothing was published. The message lists every problem."""
 
     def __init__(self, problems: Sequence[str]) -> None:
@@ -202,7 +202,7 @@ class Publisher:
         # The index may have served earlier commands: report only this publish's pages.
         result.pages = self.index.written[already_written:]
         if deleted:
-            raise PublishError("\n".join(deleted))
+            raise PrivatePypiError("\n".join(deleted))
         return result
 
     def _refuse_conflicts(
@@ -251,7 +251,7 @@ class Publisher:
                 raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
             info = self.storage.head(key)
             if info is None:
-                raise PublishError(f"{key} vanished while it was being published; run again")
+                raise PrivatePypiError(f"{key} vanished while it was being published; run again")
             outcome, etag, uploaded_at = Outcome.UNCHANGED, info.etag, info.last_modified
         metadata_etag = self._store_metadata(distribution)
         entry = FileEntry(

@@ -23,7 +23,6 @@ from . import layout
 from .distributions import inspect, parse_filename
 from .errors import InvalidDistribution, PreconditionFailed
 from .index import Index, ProjectSnapshot
-from .manage import remove_objects
 from .pages import (
     FileEntry,
     InvalidPage,
@@ -36,6 +35,7 @@ from .pages import (
     render_root_json,
 )
 from .publish import store_metadata
+from .releases import remove_objects
 from .storage import ObjectInfo, Storage, StoredObject, content_etag
 
 
@@ -67,20 +67,20 @@ class Reindexer:
         slots = BoundedSemaphore(self.workers * 4)
         futures: list[Future[None]] = []
         with ThreadPoolExecutor(self.workers) as pool:
-            for directory, objects in _by_directory(self.storage.list(layout.SIMPLE)):
+            for directory, objects in _by_directory(self.storage.list(layout.INDEX_PREFIX)):
                 if directory is None:
                     root_objects.extend(objects)
                     continue
                 name = canonicalize_name(directory)
                 if not layout.is_project_name(directory):
                     self._problem(
-                        f"{layout.SIMPLE}{directory}/ is not a project name: pip can't ask "
+                        f"{layout.INDEX_PREFIX}{directory}/ is not a project name: pip can't ask "
                         "for it; move its files to their project's directory and reindex"
                     )
                     continue
                 if name != directory:
                     self._problem(
-                        f"{layout.SIMPLE}{directory}/ is not a normalized project name: "
+                        f"{layout.INDEX_PREFIX}{directory}/ is not a normalized project name: "
                         f"move its files to {layout.project_dir(name)} and reindex"
                     )
                     continue
@@ -326,7 +326,7 @@ def _by_directory(
     """Group a key-ordered listing by project directory; None for the root pages."""
 
     def directory(info: ObjectInfo) -> str | None:
-        parts = info.key[len(layout.SIMPLE) :].split("/", 1)
+        parts = info.key[len(layout.INDEX_PREFIX) :].split("/", 1)
         return parts[0] if len(parts) == 2 else None
 
     for name, group in groupby(objects, key=directory):

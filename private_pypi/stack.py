@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from private_pypi.errors import PublishError
+from private_pypi.errors import PrivatePypiError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ OPTIONAL_EXPORTS = {
 }
 
 
-class StackError(PublishError):
+class StackError(PrivatePypiError):
     """The pulumi CLI is missing or failed, or the stack lacks the outputs asked for."""
 
 

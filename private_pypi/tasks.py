@@ -20,13 +20,13 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 from invoke.tasks import task as invoke_task
 
-from . import manage
+from . import releases
 from .building import SourceRelease, build_packages
 from .cdn import invalidate
 from .configuration import Packages, find_table, packages_to_build, repository_to_use
 from .console import human_size, progress_bar
 from .distributions import find_distributions
-from .errors import PublishError
+from .errors import PrivatePypiError
 from .index import Index
 from .pages import FileEntry
 from .publish import Publisher, inspect_all
@@ -70,7 +70,7 @@ def reports_errors(function: TaskBody) -> TaskBody:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except PublishError as error:
+        except PrivatePypiError as error:
             raise Exit(f"error: {error}", code=1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -260,8 +260,8 @@ def reindex(c: Context, repository: str | None = None) -> None:
     _invalidate(report.written)
 
 
-def _release(name: str, version: str) -> manage.Release:
-    return manage.Release.parse(name, version)
+def _release(name: str, version: str) -> releases.Release:
+    return releases.Release.parse(name, version)
 
 
 RELEASE = ["name", "version"]
@@ -300,7 +300,7 @@ def yank(
     """`yank NAME VERSION [--reason TEXT]`: installers skip the release (PEP 592) unless it
     is pinned with ==."""
     index = _open_index(repository)
-    files = manage.yank(index, _release(name, version), reason)
+    files = releases.yank(index, _release(name, version), reason)
     _report_release_change(
         index,
         files,
@@ -318,7 +318,7 @@ def yank(
 def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
     """`unyank NAME VERSION`: undo a yank."""
     index = _open_index(repository)
-    files = manage.unyank(index, _release(name, version))
+    files = releases.unyank(index, _release(name, version))
     _report_release_change(
         index,
         files,
@@ -350,7 +350,7 @@ def delete(
         answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             raise Exit("nothing deleted", code=1)
-    files = manage.delete(index, release)
+    files = releases.delete(index, release)
     for entry in files:
         print(f"  deleted {entry.filename} from {index.storage.location}")
     print(

@@ -41,7 +41,7 @@ from pypi_simple import (
 from . import layout
 from .console import human_size
 from .distributions import MAX_METADATA_BYTES, parse_filename
-from .errors import ConfigurationError, InvalidDistribution, PublishError
+from .errors import ConfigurationError, InvalidDistribution, PrivatePypiError
 from .storage import Storage, open_storage, repository_url
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ READER_USERNAME_VARIABLE = "PRIVATE_PYPI_USERNAME"
 READER_TOKEN_VARIABLE = "PRIVATE_PYPI_TOKEN"
 
 
-class VerifyError(PublishError):
+class VerifyError(PrivatePypiError):
     """The index cannot be read at all: a wrong URL, or no network."""
 
 
@@ -475,8 +475,8 @@ class StoredProject:
 def list_projects(storage: Storage) -> dict[str, StoredProject]:
     """Every directory under `simple/`, by name as stored (normalized or not)."""
     projects: dict[str, StoredProject] = {}
-    for info in storage.list(layout.SIMPLE):
-        directory, slash, name = info.key.removeprefix(layout.SIMPLE).partition("/")
+    for info in storage.list(layout.INDEX_PREFIX):
+        directory, slash, name = info.key.removeprefix(layout.INDEX_PREFIX).partition("/")
         if not slash:
             continue  # a root page
         project = projects.setdefault(directory, StoredProject())
@@ -708,7 +708,7 @@ class Verifier:
             if not layout.is_project_name(directory):
                 problem(
                     ProblemKind.DIRECTORY_NOT_NORMALIZED,
-                    f"{layout.SIMPLE}{directory}/",
+                    f"{layout.INDEX_PREFIX}{directory}/",
                     "not a project name, so pip never asks for it: move its files to "
                     "their project's directory and reindex",
                 )
@@ -716,14 +716,14 @@ class Verifier:
             for nested in sorted(project.misplaced):
                 problem(
                     ProblemKind.FILE_MISPLACED,
-                    f"{layout.SIMPLE}{directory}/{nested}",
+                    f"{layout.INDEX_PREFIX}{directory}/{nested}",
                     f"not directly in {layout.project_dir(name)}, so no page links it: "
                     "move it there (or delete it) and reindex",
                 )
             if name != directory:
                 problem(
                     ProblemKind.DIRECTORY_NOT_NORMALIZED,
-                    f"{layout.SIMPLE}{directory}/",
+                    f"{layout.INDEX_PREFIX}{directory}/",
                     f"pip looks in {layout.project_dir(name)}: move the files there and reindex",
                 )
                 continue
@@ -770,7 +770,7 @@ def open_verifier(repository: str | None, env: Mapping[str, str]) -> Verifier:
         )
     if scheme != "s3":
         parent, _, last = url.rstrip("/").rpartition("/")
-        if last == layout.SIMPLE.rstrip("/") and parent:
+        if last == layout.INDEX_PREFIX.rstrip("/") and parent:
             url = parent
     storage = open_storage(url, env)
     return Verifier(storage.index_url, storage)

@@ -66,10 +66,10 @@ class Repository:
 
 def read_repository(storage: Storage) -> Repository:
     """Every page, parsed; fails if any page is unreadable or links a missing file."""
-    listed = {info.key: info for info in storage.list(layout.SIMPLE)}
+    listed = {info.key: info for info in storage.list(layout.INDEX_PREFIX)}
     pages: dict[str, dict[str, bytes]] = defaultdict(dict)
     for key in listed:
-        directory = key.removeprefix(layout.SIMPLE).split("/")[0]
+        directory = key.removeprefix(layout.INDEX_PREFIX).split("/")[0]
         if directory and key in _page_keys(storage, directory):
             stored = storage.read(key)
             assert stored is not None, f"{key} was listed but cannot be read"

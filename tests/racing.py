@@ -14,8 +14,8 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from private_pypi.index import Index
-from private_pypi.manage import Release, yank
 from private_pypi.publish import Publisher, inspect_all
+from private_pypi.releases import Release, yank
 from private_pypi.storage import LocalStorage, Storage
 
 # What one publisher does, through its own client's index.

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from botocore.config import Config
 
-from private_pypi.errors import PublishError
+from private_pypi.errors import PrivatePypiError
 from private_pypi.index import Index
 from private_pypi.publish import Outcome, Publisher, inspect_all
 from private_pypi.storage import S3Settings, S3Storage
@@ -114,7 +114,7 @@ def fail_then_rerun(
     proxy: FaultProxy, storage: S3Storage, distributions: list[Path], fault: Fault
 ) -> None:
     proxy.inject(fault)
-    with pytest.raises(PublishError) as failed:
+    with pytest.raises(PrivatePypiError) as failed:
         publish(storage, *distributions)
 
     message = str(failed.value)
@@ -162,7 +162,7 @@ def test_the_file_a_failed_run_stored_is_kept_and_not_uploaded_again(
     proxy: FaultProxy, storage: S3Storage, distributions: list[Path]
 ) -> None:
     proxy.inject(STEPS["uploading the second file"].fault(storage.bucket, FAULTS["500"]))
-    with pytest.raises(PublishError):
+    with pytest.raises(PrivatePypiError):
         publish(storage, *distributions)
     assert storage.head(f"simple/acme/{WHEEL}") is not None
     assert read_repository(storage).files("acme") == set()

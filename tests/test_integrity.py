@@ -13,11 +13,11 @@ import pytest
 
 from private_pypi import layout
 from private_pypi.distributions import inspect
-from private_pypi.errors import FileChanged, FileConflict, InvalidDistribution, PublishError
+from private_pypi.errors import FileChanged, FileConflict, InvalidDistribution, PrivatePypiError
 from private_pypi.index import Index
-from private_pypi.manage import Release, delete
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
 from private_pypi.reindex import Reindexer
+from private_pypi.releases import Release, delete
 from private_pypi.storage import S3Storage, Storage
 from private_pypi.verify import Verifier
 from tests.factory import sdist, wheel
@@ -147,7 +147,7 @@ def test_a_publish_racing_a_delete_of_its_release_brings_none_of_it_back(
     racing = Index(DeletedMidPublish(index.storage, Release.parse("dl", "1.0")))  # type: ignore[arg-type]
 
     # The publish saw the plain wheel on the page; the delete lands before it commits.
-    with pytest.raises(PublishError, match="its release was deleted from the index"):
+    with pytest.raises(PrivatePypiError, match="its release was deleted from the index"):
         publish(racing, plain, tagged)
 
     page = index.project("dl")  # type: ignore[arg-type]

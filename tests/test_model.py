@@ -36,12 +36,12 @@ from packaging.utils import NormalizedName
 
 from private_pypi import layout
 from private_pypi.distributions import Distribution
-from private_pypi.errors import PublishError
+from private_pypi.errors import PrivatePypiError
 from private_pypi.index import Index, RetryPolicy
-from private_pypi.manage import Release, ReleaseNotFound, delete, unyank, yank
 from private_pypi.pages import parse_project_json
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
+from private_pypi.releases import Release, ReleaseNotFound, delete, unyank, yank
 from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
 from private_pypi.verify import Retry, Verifier
 from tests.conftest import REGION, admin_client, new_bucket
@@ -129,7 +129,7 @@ class Job:
             {"yank": yank, "unyank": unyank, "delete": delete}[self.kind](index, release)
         except ReleaseNotFound:
             pass  # yanked, unyanked or deleted a release that a delete took first
-        except PublishError as error:
+        except PrivatePypiError as error:
             if "was deleted from the index" not in str(error):
                 raise
 

@@ -17,9 +17,9 @@ import pytest
 from pypi_simple import IndexPage, ProjectPage
 
 from private_pypi.index import Index
-from private_pypi.manage import Release, delete, unyank, yank
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
+from private_pypi.releases import Release, delete, unyank, yank
 from private_pypi.storage import LocalStorage, S3Storage
 from tests.factory import sdist, wheel
 from tests.installers import run, uv_binary

@@ -12,7 +12,7 @@ from pathlib import Path
 from invoke.tasks import Task
 
 import tasks
-from private_pypi import manage
+from private_pypi import releases
 from private_pypi.console import human_size
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
@@ -275,7 +275,7 @@ def test_nothing_to_change_writes_nothing(s3_storage: S3Storage, tmp_path: Path)
     files = inspect_all([wheel(dist, "acme", "1.0"), sdist(dist, "acme", "1.0")])
     index = Index(s3_storage)
     Publisher(index).publish(files)
-    manage.yank(index, manage.Release.parse("acme", "1.0"), "broken")
+    releases.yank(index, releases.Release.parse("acme", "1.0"), "broken")
     writes: list[str] = []
     s3_storage.observe_requests(
         lambda operation: writes.append(operation) if operation not in READS else None
@@ -284,12 +284,12 @@ def test_nothing_to_change_writes_nothing(s3_storage: S3Storage, tmp_path: Path)
     again = Index(s3_storage)
     assert Publisher(again).publish(files).pages == []
     assert writes == []
-    assert manage.yank(again, manage.Release.parse("acme", "1.0"), "broken") == []
+    assert releases.yank(again, releases.Release.parse("acme", "1.0"), "broken") == []
     assert writes == []
-    manage.unyank(again, manage.Release.parse("acme", "1.0"))
+    releases.unyank(again, releases.Release.parse("acme", "1.0"))
     assert writes != []  # the counter sees a real change
     writes.clear()
-    assert manage.unyank(again, manage.Release.parse("acme", "1.0")) == []
+    assert releases.unyank(again, releases.Release.parse("acme", "1.0")) == []
     assert writes == []
 
 

@@ -19,10 +19,10 @@ import tasks
 from private_pypi import layout
 from private_pypi.console import human_size
 from private_pypi.index import Index
-from private_pypi.manage import Release, yank
 from private_pypi.pages import ProjectPage, render_project_html, render_root_html, render_root_json
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
+from private_pypi.releases import Release, yank
 from private_pypi.storage import BUCKET_SETTINGS, LocalStorage, ObjectInfo, S3Storage, Storage
 from private_pypi.verify import (
     ProblemKind,
@@ -75,7 +75,7 @@ def found(report: VerifyReport) -> Found:
 
 def url(storage: Storage, key: str) -> str:
     """The URL a client reads for a key."""
-    return storage.index_url + key.removeprefix(layout.SIMPLE)
+    return storage.index_url + key.removeprefix(layout.INDEX_PREFIX)
 
 
 def stored(storage: Storage, key: str) -> str:
@@ -368,7 +368,7 @@ class OvertakenListing:
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         listing = list(self._storage.list(prefix))
-        if prefix == layout.SIMPLE and self._publish is not None:
+        if prefix == layout.INDEX_PREFIX and self._publish is not None:
             self._publish()
             self._publish = None
         yield from listing

@@ -17,12 +17,12 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import layout
-from .errors import PublishError
+from .errors import PrivatePypiError
 from .index import Index
 from .pages import FileEntry, ProjectPage
 
 
-class ReleaseNotFound(PublishError):
+class ReleaseNotFound(PrivatePypiError):
     """The project or version is not in the index."""
 
 

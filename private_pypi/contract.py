@@ -1,0 +1,53 @@
+"""What the infrastructure and the publishing library agree on, in one place.
+
+The Pulumi program creates the bucket, the CDN and the GitHub secrets; the library reads
+them back. Both sides import these names from here, so a rename cannot leave one behind.
+This module imports nothing, so components/ can import it without the library's
+dependencies, and the library never imports Pulumi.
+"""
+
+from __future__ import annotations
+
+# Every page and file lives under this key prefix, and is served under /simple/.
+INDEX_PREFIX = "simple/"
+
+# Pages change on every publish and must be seen straight after it; files never change.
+PAGE_MAX_AGE_SECONDS = 60
+PAGE_CACHE_CONTROL = f"public, max-age={PAGE_MAX_AGE_SECONDS}"
+FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+# The deployer's credentials and the repository's coordinates, as GitHub Actions secrets
+# (set by components/deployer.py) and as the variables `invoke publish` reads.
+BUCKET_VARIABLE = "AWS_PYPI_BUCKET"
+REGION_VARIABLE = "AWS_PYPI_REGION"
+ACCESS_KEY_ID_VARIABLE = "AWS_PYPI_ACCESS_KEY_ID"
+SECRET_ACCESS_KEY_VARIABLE = "AWS_PYPI_SECRET_ACCESS_KEY"
+ROLE_ARN_VARIABLE = "AWS_PYPI_ROLE_ARN"
+DISTRIBUTION_ID_VARIABLE = "AWS_PYPI_DISTRIBUTION_ID"
+# The seed's name for the bucket, as `invoke env` prints it for a shell.
+SEED_BUCKET_VARIABLE = "S3_PYPI_BUCKET"
+
+# A reader of a private index (components/readers.py sets them; verify reads them).
+READER_INDEX_URL_VARIABLE = "PRIVATE_PYPI_INDEX_URL"
+READER_USERNAME_VARIABLE = "PRIVATE_PYPI_USERNAME"
+READER_TOKEN_VARIABLE = "PRIVATE_PYPI_TOKEN"
+
+# Stack outputs (`pulumi stack output NAME`) that the library and the README name.
+BUCKET_NAME_OUTPUT = "bucketName"
+REGION_OUTPUT = "region"
+INDEX_URL_OUTPUT = "indexUrl"
+DISTRIBUTION_ID_OUTPUT = "distributionId"
+DEPLOYMENT_USER_OUTPUT = "deploymentUserName"
+PUBLISH_ROLE_ARN_OUTPUT = "publishRoleArn"
+ACCESS_KEY_ID_OUTPUT = "accessKeyId"
+SECRET_ACCESS_KEY_OUTPUT = "accessKeySecret"
+
+
+def s3_index_url(bucket: str, region: str) -> str:
+    """The index on the bucket's S3 REST endpoint, which pip reads without a CDN."""
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{INDEX_PREFIX}"
+
+
+def cdn_index_url(host: str) -> str:
+    """The index behind CloudFront, on its own name or a custom domain."""
+    return f"https://{host}/{INDEX_PREFIX}"
