@@ -16,22 +16,13 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from packaging.utils import NormalizedName
 
 from . import layout
 from .errors import PreconditionFailed, PrivatePypiError
-from .pages import (
-    InvalidPage,
-    ProjectPage,
-    parse_project_json,
-    parse_root_json,
-    render_project_html,
-    render_project_json,
-    render_root_html,
-    render_root_json,
-)
+from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
 from .storage import Storage, StoredObject
 
 Record = TypeVar("Record")
@@ -59,17 +50,6 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class PageKind(Generic[Record]):
-    parse: Callable[[bytes], Record]
-    render_json: Callable[[Record], bytes]
-    render_html: Callable[[Record], bytes]
-
-
-PROJECT = PageKind(parse_project_json, render_project_json, render_project_html)
-ROOT = PageKind(parse_root_json, render_root_json, render_root_html)
-
-
-@dataclass(frozen=True)
 class ProjectSnapshot:
     """A project page as read, so an update can start from it without reading it again."""
 
@@ -80,9 +60,11 @@ class ProjectSnapshot:
     def page(self) -> ProjectPage | None:
         if self.stored is None:
             return None
-        return _parse(PROJECT, self.stored.body, self.stored.key)
+        return _parse(PROJECT_PAGE, self.stored.body, self.stored.key)
 
 
+# Each copy of a page, with the ETag it had when looked at (None: not there yet).
+CopyEtags = list[tuple[Rendering[Record], str | None]]
 ProjectChange = Callable[[ProjectPage | None], ProjectPage]
 RootChange = Callable[[frozenset[NormalizedName]], frozenset[NormalizedName]]
 
@@ -105,43 +87,46 @@ class Index:
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
         """Whether a copy of the project's HTML is not `page`, as a writer killed between the
         JSON and the HTML leaves it: then the next writer of the page brings it level."""
-        html = PROJECT.render_html(page)
-        json_key = layout.project_json(name)
-        keys = layout.html_keys(json_key, directory_keys=self.storage.directory_keys)
+        directory = layout.project_dir(name)
         return any(
-            (stored := self.storage.read(key)) is None or stored.body != html for key in keys
+            (stored := self.storage.read(copy.key(directory))) is None
+            or stored.body != copy.render(page)
+            for copy in PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
         )
 
     def projects(self) -> frozenset[NormalizedName]:
         stored = self.storage.read(layout.ROOT_JSON)
-        return frozenset() if stored is None else _parse(ROOT, stored.body, stored.key)
+        return frozenset() if stored is None else _parse(ROOT_PAGE, stored.body, stored.key)
 
     def update_project(
         self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
     ) -> ProjectPage:
         """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
         first = (read.stored,) if read is not None else None
-        return self._update(layout.project_json(name), PROJECT, change, first)
+        return self._update(layout.project_dir(name), PROJECT_PAGE, change, first)
 
     def update_root(self, change: RootChange) -> frozenset[NormalizedName]:
-        return self._update(layout.ROOT_JSON, ROOT, lambda names: change(names or frozenset()))
+        return self._update(
+            layout.INDEX_PREFIX, ROOT_PAGE, lambda names: change(names or frozenset())
+        )
 
     def _update(
         self,
-        json_key: str,
-        kind: PageKind[Record],
+        directory: str,
+        kind: PageFormat[Record],
         change: Callable[[Record | None], Record],
         first: tuple[StoredObject | None] | None = None,
     ) -> Record:
+        json_key = kind.record.key(directory)
         for delay in self.retry.delays(self.rng):
-            # Looked at before the record is committed: see _write_html.
-            html_etags = self._html_etags(json_key)
+            # Looked at before the record is committed: see _write_copies.
+            copy_etags = self._copy_etags(directory, kind)
             from_snapshot = first is not None
             stored = first[0] if first else self.storage.read(json_key)
             first = None
             current = None if stored is None else _parse(kind, stored.body, json_key)
             record = change(current)
-            body = kind.render_json(record)
+            body = kind.record.render(record)
             if stored is not None and stored.body == body:
                 etag = stored.etag
                 latest = self.storage.head(json_key) if from_snapshot else None
@@ -152,7 +137,7 @@ class Index:
                     etag = self.storage.write(
                         json_key,
                         body,
-                        content_type=layout.JSON_TYPE,
+                        content_type=kind.record.content_type,
                         cache_control=layout.PAGE_CACHE_CONTROL,
                         if_match=None if stored is None else stored.etag,
                         create_only=stored is None,
@@ -161,59 +146,64 @@ class Index:
                     self.sleep(delay)
                     continue
                 self.written.append(json_key)
-            self._write_html(json_key, kind, record, html_etags)
+            self._write_copies(directory, kind, record, copy_etags)
             return record
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing under "
             f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
         )
 
-    def _html_etags(self, json_key: str) -> dict[str, str | None]:
-        keys = layout.html_keys(json_key, directory_keys=self.storage.directory_keys)
-        return {key: info.etag if (info := self.storage.head(key)) else None for key in keys}
+    def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
+        copies = kind.copies_on(directory_keys=self.storage.directory_keys)
+        return [
+            (copy, info.etag if (info := self.storage.head(copy.key(directory))) else None)
+            for copy in copies
+        ]
 
-    def _write_html(
+    def _write_copies(
         self,
-        json_key: str,
-        kind: PageKind[Record],
+        directory: str,
+        kind: PageFormat[Record],
         record: Record,
-        etags: dict[str, str | None],
+        etags: CopyEtags[Record],
     ) -> None:
-        """Write the HTML twins, each only if nobody wrote it since `etags` were read.
+        """Write the page's copies, each only if nobody wrote it since `etags` were read.
 
-        The ETags were read before `record` was committed (or read), so an HTML page
-        written in between came from an older record or this one, never a newer one: a
-        writer that is slow, or killed, can't put stale HTML over newer HTML. When the
-        condition fails, the twins are looked at and the record read again, in that order.
+        The ETags were read before `record` was committed (or read), so a copy written in
+        between came from an older record or this one, never a newer one: a writer that
+        is slow, or killed, can't put a stale copy over a newer one. When the condition
+        fails, the copies are looked at and the record read again, in that order.
         """
+        json_key = kind.record.key(directory)
         for delay in self.retry.delays(self.rng):
-            html = kind.render_html(record)
             try:
-                for key, etag in etags.items():
-                    etags[key] = self.storage.write(
+                for position, (copy, etag) in enumerate(etags):
+                    key = copy.key(directory)
+                    written = self.storage.write(
                         key,
-                        html,
-                        content_type=layout.HTML_TYPE,
+                        copy.render(record),
+                        content_type=copy.content_type,
                         cache_control=layout.PAGE_CACHE_CONTROL,
                         if_match=etag,
                         create_only=etag is None,
                     )
+                    etags[position] = (copy, written)
                     self.written.append(key)
                 return
             except PreconditionFailed:
                 self.sleep(delay)
-            etags = self._html_etags(json_key)
+            etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
                 return
             record = _parse(kind, stored.body, json_key)
         raise ConcurrentUpdateError(
-            f"{self.storage.location}/{json_key} kept changing while its HTML was written; "
+            f"{self.storage.location}/{json_key} kept changing while its copies were written; "
             "run the same command again"
         )
 
 
-def _parse(kind: PageKind[Record], body: bytes, key: str) -> Record:
+def _parse(kind: PageFormat[Record], body: bytes, key: str) -> Record:
     try:
         return kind.parse(body)
     except InvalidPage as error:

@@ -8,11 +8,11 @@ it. So HTML and JSON always agree, and the record is as readable as any other pa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from packaging.utils import (
@@ -24,6 +24,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+
+from .layout import HTML_TYPE, JSON_TYPE
 
 # PEP 700 (api 1.1) adds versions, size and upload-time; PEP 629 puts the version in HTML.
 API_VERSION = "1.1"
@@ -272,3 +274,61 @@ def _html_document(title: str, body: str) -> bytes:
 
 def _json_document(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=1) + "\n").encode()
+
+
+# --- renderings: every form a page is stored and served in --------------------------
+
+Record = TypeVar("Record")
+
+
+@dataclass(frozen=True)
+class Rendering(Generic[Record]):
+    """One form of a page, stored under a name in the page's directory."""
+
+    name: str  # "index.json", "index.html", or "" for the directory's own key
+    content_type: str
+    render: Callable[[Record], bytes]
+    # Stored only where the storage serves a directory's own key, as the S3 REST endpoint
+    # does when pip asks for /simple/NAME/.
+    directory_key: bool = False
+
+    def key(self, directory: str) -> str:
+        return directory + self.name
+
+
+@dataclass(frozen=True)
+class PageFormat(Generic[Record]):
+    """How a page is read and written: its JSON record, and the copies rendered from it.
+
+    Publish, reindex and verify all go through `copies_on`: a new way to serve a page is
+    one more Rendering here.
+    """
+
+    parse: Callable[[bytes], Record]
+    record: Rendering[Record]
+    copies: tuple[Rendering[Record], ...]
+
+    def copies_on(self, *, directory_keys: bool) -> tuple[Rendering[Record], ...]:
+        return tuple(copy for copy in self.copies if directory_keys or not copy.directory_key)
+
+    def renderings_on(self, *, directory_keys: bool) -> tuple[Rendering[Record], ...]:
+        return (self.record, *self.copies_on(directory_keys=directory_keys))
+
+
+def _html_copies(render: Callable[[Record], bytes]) -> tuple[Rendering[Record], ...]:
+    return (
+        Rendering("index.html", HTML_TYPE, render),
+        Rendering("", HTML_TYPE, render, directory_key=True),
+    )
+
+
+PROJECT_PAGE: PageFormat[ProjectPage] = PageFormat(
+    parse_project_json,
+    Rendering("index.json", JSON_TYPE, render_project_json),
+    _html_copies(render_project_html),
+)
+ROOT_PAGE: PageFormat[frozenset[NormalizedName]] = PageFormat(
+    parse_root_json,
+    Rendering("index.json", JSON_TYPE, render_root_json),
+    _html_copies(render_root_html),
+)
