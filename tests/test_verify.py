@@ -5,10 +5,13 @@ reads, through the bucket policy) and on a local directory over file://.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from invoke.context import Context
@@ -19,13 +22,23 @@ import tasks
 from private_pypi import layout
 from private_pypi.console import human_size
 from private_pypi.index import Index
-from private_pypi.pages import ProjectPage, render_project_html, render_root_html, render_root_json
+from private_pypi.pages import (
+    PROJECT_PAGE,
+    ProjectPage,
+    Rendering,
+    render_project_html,
+    render_project_json,
+    render_root_html,
+    render_root_json,
+)
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.releases import Release, yank
 from private_pypi.storage import BUCKET_SETTINGS, LocalStorage, ObjectInfo, S3Storage, Storage
 from private_pypi.verify import (
+    IndexFormats,
     ProblemKind,
+    ReaderCredentials,
     Retry,
     Verifier,
     VerifyError,
@@ -33,6 +46,7 @@ from private_pypi.verify import (
     open_verifier,
 )
 from tests.factory import sdist, wheel
+from tests.faultproxy import Drop, Fault, FaultProxy, Respond
 
 GREETING = canonicalize_name("acme-greeting")
 HELLO = canonicalize_name("acme-hello")
@@ -489,3 +503,154 @@ def test_an_empty_bucket_that_refuses_readers_verifies_as_empty_when_listed(
     s3_storage.client.delete_bucket_policy(Bucket=s3_storage.bucket)
     report = verify(s3_storage)
     assert report.ok and report.empty
+
+
+# --- reading over HTTP: one pool of connections, retries, a reader's token ----------------
+
+
+class ServedRepository(ThreadingHTTPServer):
+    """A directory repository served over HTTP/1.1 with keep-alive, as S3 or a CDN serves
+    one: it counts the connections clients open and the requests they make on them."""
+
+    daemon_threads = True
+
+    def __init__(self, root: Path) -> None:
+        self.connections = self.requests = 0
+        # Path -> where it moved: answered with a 302.
+        self.redirects: dict[str, str] = {}
+        self.authorizations: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        served = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def do_GET(self) -> None:
+                with served._lock:
+                    served.requests += 1
+                    served.authorizations[self.path] = self.headers.get("Authorization")
+                if self.path in served.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", served.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                super().do_GET()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05})
+
+    @property
+    def origin(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.origin}/{layout.INDEX_PREFIX}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self.connections += 1
+        super().process_request(request, client_address)
+
+    def __enter__(self) -> ServedRepository:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def test_verify_over_http_reads_every_page_and_file_over_a_few_connections(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    projects = [f"acme-{n}" for n in range(10)]
+    publish(
+        Index(local_storage),
+        [make(tmp_path, p, "1.0.0") for p in projects for make in (wheel, sdist)],
+    )
+
+    with ServedRepository(local_storage.root) as served:
+        report = Verifier(served.index_url, workers=4).run()
+
+    assert report.ok, report.problems
+    assert report.files == 20
+    # Three root pages, three pages per project, 20 files, 10 .metadata files.
+    assert served.requests == 3 + 3 * 10 + 20 + 10
+    assert served.connections <= 4  # one per thread at most, kept open for the whole run
+
+
+def test_a_reader_token_does_not_follow_a_redirect_to_another_origin(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    publish(Index(local_storage), [wheel(tmp_path, "acme-hello", "1.0.0")])
+    file_path = "/" + layout.file_key(HELLO, HELLO_WHEEL)
+    with (
+        ServedRepository(local_storage.root) as elsewhere,
+        ServedRepository(local_storage.root) as index,
+    ):
+        index.redirects[file_path] = elsewhere.origin + file_path
+        reader = ReaderCredentials("ci", "a-reader-token")
+        report = Verifier(index.index_url, reader=reader).run()
+
+    assert report.ok, report.problems
+    assert index.authorizations[file_path] == reader.authorization(index.index_url, index.index_url)
+    assert elsewhere.authorizations == {file_path: None}
+
+
+def test_a_server_error_or_a_dropped_connection_is_read_again(
+    s3_storage: S3Storage, moto_endpoint: str, tmp_path: Path
+) -> None:
+    publish(Index(s3_storage), [wheel(tmp_path, "acme-hello", "1.0.0")])
+    wheel_path = re.escape(layout.file_key(HELLO, HELLO_WHEEL)) + "$"
+    with FaultProxy(moto_endpoint) as proxy:
+        index_url = s3_storage.index_url.replace(moto_endpoint, proxy.url)
+        proxy.inject(Fault("GET", wheel_path, Respond(503, "SlowDown"), times=2))
+        proxy.inject(Fault("GET", r"/simple/index\.json$", Drop(), times=1))
+        assert Verifier(index_url, retry=Retry(base_delay=0.01)).run().ok
+
+        proxy.inject(Fault("GET", wheel_path, Respond(503, "SlowDown")))
+        problems = Verifier(index_url, retry=Retry(base_delay=0.01)).run().problems
+
+    assert [(p.kind, p.detail) for p in problems] == [
+        (ProblemKind.UNREACHABLE, "HTTP 503 Service Unavailable (after 3 attempt(s))")
+    ]
+
+
+# --- a page's renderings are what verify reads ----------------------------------------
+
+
+def test_a_rendering_added_to_a_page_format_is_read_and_checked_too(
+    published: Index,
+) -> None:
+    storage = published.storage
+    versioned = Rendering("index.v1.json", layout.JSON_TYPE, render_project_json)
+    project_page = replace(PROJECT_PAGE, copies=(*PROJECT_PAGE.copies, versioned))
+    verifier = Verifier(storage.index_url, storage, formats=IndexFormats(project=project_page))
+
+    assert found(verifier.run()) == {
+        (ProblemKind.PAGE_MISSING, url(storage, layout.project_dir(name) + versioned.name))
+        for name in (GREETING, HELLO)
+    }
+
+    for name in (GREETING, HELLO):
+        page = published.project(name)
+        assert page is not None
+        overwrite(storage, layout.project_dir(name) + versioned.name, render_project_json(page))
+    assert verifier.run().ok
+
+    older = ProjectPage(HELLO)
+    overwrite(storage, layout.project_dir(HELLO) + versioned.name, render_project_json(older))
+    problems = verifier.run().problems
+    assert [(p.kind, p.where) for p in problems] == [
+        (ProblemKind.PAGES_DISAGREE, url(storage, layout.project_dir(HELLO) + versioned.name))
+    ]
+    assert problems[0].detail.startswith(f"differs from {url(storage, layout.project_json(HELLO))}")
