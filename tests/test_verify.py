@@ -144,6 +144,11 @@ def garbage_in_root_json(index: Index, _: Path) -> Found:
     return {(ProblemKind.PAGE_INVALID, url(index.storage, layout.ROOT_JSON))}
 
 
+def empty_project_json(index: Index, _: Path) -> Found:
+    overwrite(index.storage, layout.project_json(HELLO), b"")
+    return {(ProblemKind.PAGE_INVALID, url(index.storage, layout.project_json(HELLO)))}
+
+
 def project_pages_deleted(index: Index, _: Path) -> Found:
     storage = index.storage
     json_key = layout.project_json(HELLO)
@@ -223,6 +228,7 @@ BREAKS = [
     Break("garbage in a project's index.json", garbage_in_project_json),
     Break("garbage in a project's index.html", garbage_in_project_html),
     Break("garbage in the root index.json", garbage_in_root_json),
+    Break("an empty project index.json", empty_project_json),
     Break("a project's pages deleted", project_pages_deleted),
     Break("a linked file deleted", file_deleted),
     Break("a file's bytes changed", file_bytes_changed),

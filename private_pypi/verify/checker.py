@@ -193,7 +193,8 @@ class _Check:
             reading = READINGS.get(content_type)
             urls = sorted((url for url, _ in copies), key=lambda url: url != directory)
             accept = reading.accept if reading else content_type
-            bodies = [(url, body) for url in urls if (body := self._read(url, accept, problems))]
+            read = [(url, self._read(url, accept, problems)) for url in urls]
+            bodies = [(url, body) for url, body in read if body is not None]
             for url, body in bodies[1:]:
                 if body != bodies[0][1]:
                     detail = f"differs from {bodies[0][0]}, which should be the same page"
