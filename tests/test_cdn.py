@@ -17,7 +17,7 @@ from private_pypi.cdn import EVERY_PAGE, MAX_PATHS, invalidate, invalidation_pat
 from private_pypi.storage import S3Storage
 from tests.conftest import REGION
 from tests.factory import sdist, wheel
-from tests.invoking import invoke
+from tests.invoking import error_line, invoke
 
 
 def cloudfront(moto_endpoint: str) -> Any:
@@ -195,6 +195,26 @@ def test_an_unknown_distribution_is_one_line_after_the_publish_completed(
     assert "\n" not in line and failed.value.code == 1
     assert "AWS_PYPI_DISTRIBUTION_ID" in line and "repository itself is up to date" in line
     assert s3_storage.head("simple/acme/index.html") is not None
+
+
+@pytest.mark.parametrize("repository", ["s3", "directory"])
+def test_half_a_key_pair_is_one_line_for_the_cdn_as_for_the_bucket(
+    cdn_env: dict[str, str], acme: Path, tmp_path: Path, repository: str
+) -> None:
+    env = {**cdn_env, "AWS_PYPI_SECRET_ACCESS_KEY": ""}
+    where = ["--repository", str(tmp_path / "repo")] if repository == "directory" else []
+
+    failed = invoke("publish", "--dist", str(acme), *where, env=env)
+
+    missing = (
+        "error: AWS_PYPI_SECRET_ACCESS_KEY is not set: set both AWS_PYPI_ACCESS_KEY_ID and "
+        "AWS_PYPI_SECRET_ACCESS_KEY, or neither to use the standard AWS credentials"
+    )
+    if repository == "s3":  # refused before anything is written
+        assert error_line(failed) == missing
+    else:  # the directory has the release; only its CDN is left to invalidate
+        assert error_line(failed) == f"{missing}; the repository itself is up to date"
+        assert (tmp_path / "repo" / "simple" / "acme" / "index.html").is_file()
 
 
 def test_paths_are_the_page_keys_with_a_slash_each_once_in_order() -> None:
