@@ -109,11 +109,10 @@ def _wait_for(endpoint: str, seconds: float = 60) -> None:
 
 
 def _set_up(endpoint: str) -> Account:
-    root = {"endpoint_url": endpoint, "region_name": REGION}
-    root |= {"aws_access_key_id": "root", "aws_secret_access_key": "root"}
+    root = boto3.Session("root", "root", region_name=REGION)
     bucket = f"pypi-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", **root).create_bucket(Bucket=bucket)
-    iam = boto3.client("iam", **root)
+    root.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    iam = root.client("iam", endpoint_url=endpoint)
 
     def user(name: str, actions: list[str]) -> Key:
         iam.create_user(UserName=name)
@@ -310,28 +309,49 @@ def refusal(account: Account, proxy: FaultProxy, tmp_path: Path, project: str) -
     return str(failed.value)
 
 
-def test_a_bucket_in_another_region_names_the_region_to_set(
-    account: Account, proxy: FaultProxy, tmp_path: Path
-) -> None:
-    # moto serves every region's buckets from one endpoint, so it never redirects.
-    proxy.inject(Fault("GET", r"/simple/acme/index\.json$", PERMANENT_REDIRECT))
-
-    assert refusal(account, proxy, tmp_path, "acme") == (
-        f"bucket {account.bucket} is in another region than {REGION}: set AWS_PYPI_REGION=eu-west-1"
-    )
-
-
-def test_an_expired_session_token_is_rejected_with_the_fix(
-    account: Account, proxy: FaultProxy, tmp_path: Path
-) -> None:
-    proxy.inject(Fault("GET", r"/simple/", s3_error(400, "ExpiredToken", "The token expired.")))
-
-    assert refusal(account, proxy, tmp_path, "acme").startswith(
-        "AWS rejected the credentials (ExpiredToken): the access key is wrong"
-    )
-
-
 SLOW_DOWN = s3_error(503, "SlowDown", "Please reduce your request rate.")
+
+
+# What each refusal says, given the bucket; the page the fault answers is the project's.
+@pytest.mark.parametrize(
+    ("method", "answer", "line"),
+    [
+        # moto serves every region's buckets from one endpoint, so it never redirects.
+        (
+            "GET",
+            PERMANENT_REDIRECT,
+            f"bucket {{bucket}} is in another region than {REGION}: set AWS_PYPI_REGION=eu-west-1",
+        ),
+        (
+            "GET",
+            s3_error(400, "ExpiredToken", "The token expired."),
+            "AWS rejected the credentials (ExpiredToken): the access key is wrong, deleted or "
+            "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key "
+            "(`uv run invoke rotate-keys` makes a new one)",
+        ),
+        (
+            "PUT",
+            SLOW_DOWN,
+            "S3 kept throttling requests for s3://{bucket}/simple/{project}/index.json; "
+            "wait a minute and run it again",
+        ),
+    ],
+    ids=["region-redirect", "expired-token", "throttling-that-does-not-stop"],
+)
+def test_an_s3_refusal_is_one_line_with_the_fix(
+    account: Account,
+    proxy: FaultProxy,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    method: str,
+    answer: Respond,
+    line: str,
+) -> None:
+    project = f"refused-{request.node.callspec.id}"
+    proxy.inject(Fault(method, rf"/simple/{project}/index\.json$", answer))
+
+    expected = line.format(bucket=account.bucket, project=project)
+    assert refusal(account, proxy, tmp_path, project) == expected
 
 
 def test_throttling_is_retried_and_the_publish_succeeds(
@@ -346,17 +366,6 @@ def test_throttling_is_retried_and_the_publish_succeeds(
 
     assert (slow.hits, slow.seen) == (2, 3)
     assert storage.read("simple/throttled/index.json") is not None
-
-
-def test_throttling_that_does_not_stop_says_to_wait_and_rerun(
-    account: Account, proxy: FaultProxy, tmp_path: Path
-) -> None:
-    proxy.inject(Fault("PUT", r"/simple/slowed/index\.json$", SLOW_DOWN))
-
-    assert refusal(account, proxy, tmp_path, "slowed") == (
-        f"S3 kept throttling requests for s3://{account.bucket}/simple/slowed/index.json; "
-        "wait a minute and run it again"
-    )
 
 
 def test_a_dropped_connection_is_a_network_error_to_retry(

@@ -5,28 +5,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 from invoke.context import Context
 from invoke.exceptions import Exit
 
 import tasks
-from private_pypi.cdn import EVERY_PAGE, MAX_PATHS, invalidate, invalidation_paths
+from private_pypi.aws import Access, cloudfront_client
+from private_pypi.cdn import CLIENT_CONFIG, EVERY_PAGE, MAX_PATHS, invalidate, invalidation_paths
 from private_pypi.storage import S3Storage
 from tests.conftest import REGION
 from tests.factory import sdist, wheel
 from tests.invoking import error_line, invoke
 
+if TYPE_CHECKING:
+    from types_boto3_cloudfront import CloudFrontClient
+    from types_boto3_cloudfront.type_defs import InvalidationBatchOutputTypeDef
 
-def cloudfront(moto_endpoint: str) -> Any:
-    return boto3.client(
-        "cloudfront",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+
+def cloudfront(moto_endpoint: str) -> CloudFrontClient:
+    """A CloudFront client with the account's own credentials, as an administrator has."""
+    return cloudfront_client(
+        Access("testing", "testing", endpoint_url=moto_endpoint), CLIENT_CONFIG
     )
 
 
@@ -76,7 +77,7 @@ def run(cdn_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[..
     return run_task
 
 
-def invalidations(moto_endpoint: str, distribution_id: str) -> list[dict[str, Any]]:
+def invalidations(moto_endpoint: str, distribution_id: str) -> list[InvalidationBatchOutputTypeDef]:
     """Every invalidation batch of the distribution, oldest first."""
     client = cloudfront(moto_endpoint)
     listed = client.list_invalidations(DistributionId=distribution_id)["InvalidationList"]
