@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import PrivatePypiError
-from .storage.s3 import CREDENTIAL_CODES
+from . import aws
+from .contract import (
+    ACCESS_KEY_ID_VARIABLE,
+    DISTRIBUTION_ID_OUTPUT,
+    DISTRIBUTION_ID_VARIABLE,
+    INDEX_PREFIX,
+    PAGE_MAX_AGE_SECONDS,
+    SECRET_ACCESS_KEY_VARIABLE,
+)
+from .errors import ConfigurationError, PrivatePypiError
 
 # CloudFront refuses a batch of more paths than this; one wildcard counts as one path.
 MAX_PATHS = 3000
-EVERY_PAGE = "/simple/*"
+EVERY_PAGE = f"/{INDEX_PREFIX}*"
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 _ALREADY_PUBLISHED = "the repository itself is up to date"
+_EXPIRY = f"its cached pages expire within a minute (max-age={PAGE_MAX_AGE_SECONDS})"
 
 
 class CdnError(PrivatePypiError):
@@ -36,13 +43,25 @@ def invalidation_paths(page_keys: Sequence[str]) -> list[str]:
     return [EVERY_PAGE] if len(paths) > MAX_PATHS else paths
 
 
-def invalidate(distribution_id: str, page_keys: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """Create one invalidation of the changed pages; return the paths invalidated."""
+def invalidate(
+    distribution_id: str,
+    page_keys: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    config: Config = CLIENT_CONFIG,
+) -> list[str]:
+    """Create one invalidation of the changed pages; return the paths invalidated.
+
+    `config`: botocore's retries and timeouts, e.g. fewer retries in tests."""
     paths = invalidation_paths(page_keys)
     if not paths:
         return []
     try:
-        _client(env).create_invalidation(
+        client = aws.cloudfront_client(aws.Access.from_env(env, "cloudfront"), config)
+    except ConfigurationError as error:
+        raise CdnError(f"{error}; {_ALREADY_PUBLISHED}") from None
+    try:
+        client.create_invalidation(
             DistributionId=distribution_id,
             InvalidationBatch={
                 "Paths": {"Quantity": len(paths), "Items": paths},
@@ -51,59 +70,52 @@ def invalidate(distribution_id: str, page_keys: Sequence[str], env: Mapping[str,
             },
         )
     except (ClientError, BotoCoreError) as error:
-        raise _failure(error, distribution_id) from None
+        raise _failure(aws.failure(error), distribution_id) from None
     return paths
 
 
-def _client(env: Mapping[str, str]) -> Any:
-    session = boto3.Session(
-        aws_access_key_id=env.get("AWS_PYPI_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=env.get("AWS_PYPI_SECRET_ACCESS_KEY") or None,
-        # CloudFront is global: its API lives in us-east-1 whatever the bucket's region.
-        region_name="us-east-1",
-    )
-    endpoint = env.get("AWS_ENDPOINT_URL_CLOUDFRONT") or env.get("AWS_ENDPOINT_URL") or None
-    return session.client("cloudfront", endpoint_url=endpoint, config=CLIENT_CONFIG)
-
-
-def _failure(error: ClientError | BotoCoreError, distribution_id: str) -> CdnError:
+def _failure(failure: aws.Failure, distribution_id: str) -> CdnError:
     """One line that says what went wrong, what to do, and that the publish itself stands."""
-    if isinstance(error, NoCredentialsError):
-        return CdnError(
-            f"no AWS credentials to invalidate CloudFront; {_ALREADY_PUBLISHED}, and set "
-            "AWS_PYPI_ACCESS_KEY_ID and AWS_PYPI_SECRET_ACCESS_KEY for next time"
-        )
-    if isinstance(error, BotoCoreError):
-        return CdnError(
-            f"could not reach CloudFront to invalidate {distribution_id} ({error}); "
-            f"{_ALREADY_PUBLISHED}, and its cached pages expire within a minute (max-age=60)"
-        )
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    problem, then = _explain(failure, distribution_id)
+    return CdnError(f"{problem}; {_ALREADY_PUBLISHED}" + (f", and {then}" if then else ""))
+
+
+def _explain(failure: aws.Failure, distribution: str) -> tuple[str, str | None]:
+    """What went wrong and what to do; then what else to know, if anything."""
+    code, message = failure.code, failure.message
     if code == "NoSuchDistribution":
-        return CdnError(
-            f"CloudFront distribution {distribution_id} does not exist: set "
-            "AWS_PYPI_DISTRIBUTION_ID to `pulumi stack output distributionId`; "
-            f"{_ALREADY_PUBLISHED}"
+        return (
+            f"CloudFront distribution {distribution} does not exist: set "
+            f"{DISTRIBUTION_ID_VARIABLE} to `pulumi stack output {DISTRIBUTION_ID_OUTPUT}`",
+            None,
         )
-    if code in CREDENTIAL_CODES:
-        return CdnError(
-            f"AWS rejected the credentials ({code}) when invalidating CloudFront: set "
-            "AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key; "
-            f"{_ALREADY_PUBLISHED}"
-        )
-    if code == "AccessDenied" or status == 403:
-        return CdnError(
-            f"access denied to invalidate CloudFront distribution {distribution_id}: use the "
-            f"deployer's key from the stack that owns it; {_ALREADY_PUBLISHED}"
-        )
-    if code in {"TooManyInvalidationsInProgress", "Throttling"}:
-        return CdnError(
-            f"CloudFront is busy with other invalidations of {distribution_id}; "
-            f"{_ALREADY_PUBLISHED}, and its cached pages expire within a minute (max-age=60)"
-        )
-    message = error.response.get("Error", {}).get("Message", str(error))
-    return CdnError(
-        f"CloudFront refused to invalidate {distribution_id}: {code} {message}; "
-        f"{_ALREADY_PUBLISHED}"
-    )
+    kind = aws.Kind.THROTTLED if code == "TooManyInvalidationsInProgress" else failure.kind
+    match kind:
+        case aws.Kind.NO_CREDENTIALS:
+            return (
+                "no AWS credentials to invalidate CloudFront",
+                f"set {ACCESS_KEY_ID_VARIABLE} and {SECRET_ACCESS_KEY_VARIABLE} for next time",
+            )
+        case aws.Kind.NETWORK:
+            return f"could not reach CloudFront to invalidate {distribution} ({message})", _EXPIRY
+        case aws.Kind.CLIENT:
+            return (
+                f"could not invalidate CloudFront distribution {distribution} ({message})",
+                _EXPIRY,
+            )
+        case aws.Kind.THROTTLED:
+            return f"CloudFront is busy with other invalidations of {distribution}", _EXPIRY
+        case aws.Kind.REJECTED_CREDENTIALS:
+            return (
+                f"AWS rejected the credentials ({code}) when invalidating CloudFront: set "
+                f"{aws.KEY_VARIABLES} to a current key",
+                None,
+            )
+        case aws.Kind.ACCESS_DENIED:
+            return (
+                f"access denied to invalidate CloudFront distribution {distribution}: use the "
+                "deployer's key from the stack that owns it",
+                None,
+            )
+        case aws.Kind.REFUSED:
+            return f"CloudFront refused to invalidate {distribution}: {code} {message}", None

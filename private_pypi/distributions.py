@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import BinaryIO, Literal
+from typing import Literal
 
 from packaging.metadata import InvalidMetadata, Metadata, parse_email
 from packaging.tags import Tag
@@ -36,6 +36,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from private_pypi.errors import InvalidDistribution
+from private_pypi.hashing import HashingReader
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -494,7 +495,7 @@ def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
     # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
     # byte tarfile asks for, including those of headers it reads whole into memory.
     with path.open("rb") as file:
-        compressed = _HashingReader(file)
+        compressed = HashingReader(file)
         try:
             with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
                 inflated = _InflationGuard(inflating, compressed)
@@ -542,33 +543,10 @@ def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
     return metadata[0]
 
 
-class _HashingReader(io.RawIOBase):
-    """Hashes and counts the bytes of a file as they are read, so it is read once."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        super().__init__()
-        self._file = file
-        self.digest = hashlib.sha256()
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._file.read(size)
-        self.digest.update(data)
-        self.bytes_read += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(_CHUNK_BYTES):
-            pass
-
-
 class _InflationGuard(io.RawIOBase):
     """Counts the bytes gzip inflates as they are read, and stops a bomb mid-stream."""
 
-    def __init__(self, inflating: gzip.GzipFile, compressed: _HashingReader) -> None:
+    def __init__(self, inflating: gzip.GzipFile, compressed: HashingReader) -> None:
         super().__init__()
         self._inflating = inflating
         self._compressed = compressed

@@ -34,7 +34,7 @@ from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import S3Settings, S3Storage
 from tests.conftest import REGION
 from tests.factory import wheel
-from tests.faultproxy import Fault, FaultProxy, Respond
+from tests.faultproxy import Drop, Fault, FaultProxy, Respond
 from tests.invoking import error_line, invoke
 
 # Recognizable, so that any appearance in the output is found.
@@ -109,11 +109,10 @@ def _wait_for(endpoint: str, seconds: float = 60) -> None:
 
 
 def _set_up(endpoint: str) -> Account:
-    root = {"endpoint_url": endpoint, "region_name": REGION}
-    root |= {"aws_access_key_id": "root", "aws_secret_access_key": "root"}
+    root = boto3.Session("root", "root", region_name=REGION)
     bucket = f"pypi-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", **root).create_bucket(Bucket=bucket)
-    iam = boto3.client("iam", **root)
+    root.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    iam = root.client("iam", endpoint_url=endpoint)
 
     def user(name: str, actions: list[str]) -> Key:
         iam.create_user(UserName=name)
@@ -223,6 +222,23 @@ def test_a_missing_bucket_names_the_setting_to_check(
     )
 
 
+def test_no_credentials_anywhere_is_one_line_naming_the_variables(
+    account: Account, dist: Path, tmp_path: Path
+) -> None:
+    nowhere = str(tmp_path / "no-such-file")
+    env = account.env(Key("", ""))
+    env |= {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
+    env |= {"AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_CONFIG_FILE": nowhere}
+    env |= {"AWS_EC2_METADATA_DISABLED": "true"}
+
+    failed = invoke("publish", "--dist", str(dist), env=env)
+
+    assert error_line(failed) == (
+        "error: no AWS credentials found: set AWS_PYPI_ACCESS_KEY_ID and "
+        "AWS_PYPI_SECRET_ACCESS_KEY (the GitHub secrets), or AWS_PROFILE"
+    )
+
+
 def test_a_publish_with_the_right_key_prints_no_credential(account: Account, dist: Path) -> None:
     published = invoke("publish", "--dist", str(dist), env=account.env(account.deployer))
 
@@ -285,32 +301,57 @@ PERMANENT_REDIRECT = s3_error(
 )
 
 
-def test_a_bucket_in_another_region_names_the_region_to_set(
-    account: Account, proxy: FaultProxy, tmp_path: Path
-) -> None:
-    # moto serves every region's buckets from one endpoint, so it never redirects.
-    proxy.inject(Fault("GET", r"/simple/acme/index\.json$", PERMANENT_REDIRECT))
+def refusal(account: Account, proxy: FaultProxy, tmp_path: Path, project: str) -> str:
+    """Publish `project` 1.0 through the proxy, where it must fail; the line it fails with."""
     storage = account.storage(account.deployer, proxy.url)
-
     with pytest.raises(StorageError) as failed:
-        Publisher(Index(storage)).publish(inspect_all([wheel(tmp_path, "acme", "1.0")]))
-
-    assert str(failed.value) == (
-        f"bucket {account.bucket} is in another region than {REGION}: set AWS_PYPI_REGION=eu-west-1"
-    )
-
-
-def test_an_expired_session_token_is_rejected_with_the_fix(
-    account: Account, proxy: FaultProxy, tmp_path: Path
-) -> None:
-    proxy.inject(Fault("GET", r"/simple/", s3_error(400, "ExpiredToken", "The token expired.")))
-    storage = account.storage(account.deployer, proxy.url)
-
-    with pytest.raises(StorageError, match=r"^AWS rejected the credentials \(ExpiredToken\)"):
-        Publisher(Index(storage)).publish(inspect_all([wheel(tmp_path, "acme", "1.0")]))
+        Publisher(Index(storage)).publish(inspect_all([wheel(tmp_path, project, "1.0")]))
+    return str(failed.value)
 
 
 SLOW_DOWN = s3_error(503, "SlowDown", "Please reduce your request rate.")
+
+
+# What each refusal says, given the bucket; the page the fault answers is the project's.
+@pytest.mark.parametrize(
+    ("method", "answer", "line"),
+    [
+        # moto serves every region's buckets from one endpoint, so it never redirects.
+        (
+            "GET",
+            PERMANENT_REDIRECT,
+            f"bucket {{bucket}} is in another region than {REGION}: set AWS_PYPI_REGION=eu-west-1",
+        ),
+        (
+            "GET",
+            s3_error(400, "ExpiredToken", "The token expired."),
+            "AWS rejected the credentials (ExpiredToken): the access key is wrong, deleted or "
+            "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key "
+            "(`uv run invoke rotate-keys` makes a new one)",
+        ),
+        (
+            "PUT",
+            SLOW_DOWN,
+            "S3 kept throttling requests for s3://{bucket}/simple/{project}/index.json; "
+            "wait a minute and run it again",
+        ),
+    ],
+    ids=["region-redirect", "expired-token", "throttling-that-does-not-stop"],
+)
+def test_an_s3_refusal_is_one_line_with_the_fix(
+    account: Account,
+    proxy: FaultProxy,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    method: str,
+    answer: Respond,
+    line: str,
+) -> None:
+    project = f"refused-{request.node.callspec.id}"
+    proxy.inject(Fault(method, rf"/simple/{project}/index\.json$", answer))
+
+    expected = line.format(bucket=account.bucket, project=project)
+    assert refusal(account, proxy, tmp_path, project) == expected
 
 
 def test_throttling_is_retried_and_the_publish_succeeds(
@@ -327,16 +368,70 @@ def test_throttling_is_retried_and_the_publish_succeeds(
     assert storage.read("simple/throttled/index.json") is not None
 
 
-def test_throttling_that_does_not_stop_says_to_wait_and_rerun(
+def test_a_dropped_connection_is_a_network_error_to_retry(
     account: Account, proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    proxy.inject(Fault("PUT", r"/simple/slowed/index\.json$", SLOW_DOWN))
-    storage = account.storage(account.deployer, proxy.url)
+    proxy.inject(Fault("GET", r"/simple/dropped/index\.json$", Drop()))
 
-    with pytest.raises(StorageError) as failed:
-        Publisher(Index(storage)).publish(inspect_all([wheel(tmp_path, "slowed", "1.0")]))
+    line = refusal(account, proxy, tmp_path, "dropped")
 
-    assert str(failed.value) == (
-        f"S3 kept throttling requests for s3://{account.bucket}/simple/slowed/index.json; "
-        "wait a minute and run it again"
+    where = f"s3://{account.bucket}/simple/dropped/index.json"
+    assert line.startswith(f"network error talking to S3 for {where}: ")
+    assert line.endswith("check the network and AWS_ENDPOINT_URL, then run the same command again")
+
+
+# CloudFront's refusals, sorted by the same rules as S3's and worded for the invalidation.
+
+INVALIDATION = r"^/2020-05-31/distribution/E2PYPITEST/invalidation$"
+ALREADY_PUBLISHED = "the repository itself is up to date"
+BUSY = (
+    f"CloudFront is busy with other invalidations of E2PYPITEST; {ALREADY_PUBLISHED}, "
+    "and its cached pages expire within a minute (max-age=60)"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "line"),
+    [
+        (
+            s3_error(403, "ExpiredToken", "The security token included in the request is expired"),
+            "AWS rejected the credentials (ExpiredToken) when invalidating CloudFront: set "
+            f"AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key; "
+            f"{ALREADY_PUBLISHED}",
+        ),
+        (s3_error(400, "TooManyInvalidationsInProgress", "Too many in progress."), BUSY),
+        (s3_error(400, "Throttling", "Rate exceeded"), BUSY),
+        (
+            s3_error(400, "InvalidArgument", "Your request contains one or more invalid paths."),
+            "CloudFront refused to invalidate E2PYPITEST: InvalidArgument Your request contains "
+            f"one or more invalid paths.; {ALREADY_PUBLISHED}",
+        ),
+    ],
+    ids=["expired-token", "too-many-invalidations", "throttling", "other"],
+)
+def test_a_cdn_refusal_is_one_line_that_says_the_publish_stands(
+    account: Account, proxy: FaultProxy, answer: Respond, line: str
+) -> None:
+    proxy.inject(Fault("POST", INVALIDATION, answer))
+    env = account.env(account.deployer, AWS_ENDPOINT_URL=proxy.url)
+
+    with pytest.raises(CdnError) as refused:
+        invalidate("E2PYPITEST", ["simple/acme/index.html"], env, config=QUICK)
+
+    assert str(refused.value) == line
+
+
+def test_an_unreachable_cdn_is_one_line_that_says_the_pages_expire(
+    account: Account, proxy: FaultProxy
+) -> None:
+    proxy.inject(Fault("POST", INVALIDATION, Drop()))
+    env = account.env(account.deployer, AWS_ENDPOINT_URL=proxy.url)
+
+    with pytest.raises(CdnError) as refused:
+        invalidate("E2PYPITEST", ["simple/acme/index.html"], env, config=QUICK)
+
+    line = str(refused.value)
+    assert line.startswith("could not reach CloudFront to invalidate E2PYPITEST (")
+    assert line.endswith(
+        f"{ALREADY_PUBLISHED}, and its cached pages expire within a minute (max-age=60)"
     )

@@ -5,28 +5,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 from invoke.context import Context
 from invoke.exceptions import Exit
 
 import tasks
-from private_pypi.cdn import EVERY_PAGE, MAX_PATHS, invalidate, invalidation_paths
+from private_pypi.aws import Access, cloudfront_client
+from private_pypi.cdn import CLIENT_CONFIG, EVERY_PAGE, MAX_PATHS, invalidate, invalidation_paths
 from private_pypi.storage import S3Storage
 from tests.conftest import REGION
 from tests.factory import sdist, wheel
-from tests.invoking import invoke
+from tests.invoking import error_line, invoke
+
+if TYPE_CHECKING:
+    from types_boto3_cloudfront import CloudFrontClient
+    from types_boto3_cloudfront.type_defs import InvalidationBatchOutputTypeDef
 
 
-def cloudfront(moto_endpoint: str) -> Any:
-    return boto3.client(
-        "cloudfront",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+def cloudfront(moto_endpoint: str) -> CloudFrontClient:
+    """A CloudFront client with the account's own credentials, as an administrator has."""
+    return cloudfront_client(
+        Access("testing", "testing", endpoint_url=moto_endpoint), CLIENT_CONFIG
     )
 
 
@@ -76,7 +77,7 @@ def run(cdn_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[..
     return run_task
 
 
-def invalidations(moto_endpoint: str, distribution_id: str) -> list[dict[str, Any]]:
+def invalidations(moto_endpoint: str, distribution_id: str) -> list[InvalidationBatchOutputTypeDef]:
     """Every invalidation batch of the distribution, oldest first."""
     client = cloudfront(moto_endpoint)
     listed = client.list_invalidations(DistributionId=distribution_id)["InvalidationList"]
@@ -195,6 +196,26 @@ def test_an_unknown_distribution_is_one_line_after_the_publish_completed(
     assert "\n" not in line and failed.value.code == 1
     assert "AWS_PYPI_DISTRIBUTION_ID" in line and "repository itself is up to date" in line
     assert s3_storage.head("simple/acme/index.html") is not None
+
+
+@pytest.mark.parametrize("repository", ["s3", "directory"])
+def test_half_a_key_pair_is_one_line_for_the_cdn_as_for_the_bucket(
+    cdn_env: dict[str, str], acme: Path, tmp_path: Path, repository: str
+) -> None:
+    env = {**cdn_env, "AWS_PYPI_SECRET_ACCESS_KEY": ""}
+    where = ["--repository", str(tmp_path / "repo")] if repository == "directory" else []
+
+    failed = invoke("publish", "--dist", str(acme), *where, env=env)
+
+    missing = (
+        "error: AWS_PYPI_SECRET_ACCESS_KEY is not set: set both AWS_PYPI_ACCESS_KEY_ID and "
+        "AWS_PYPI_SECRET_ACCESS_KEY, or neither to use the standard AWS credentials"
+    )
+    if repository == "s3":  # refused before anything is written
+        assert error_line(failed) == missing
+    else:  # the directory has the release; only its CDN is left to invalidate
+        assert error_line(failed) == f"{missing}; the repository itself is up to date"
+        assert (tmp_path / "repo" / "simple" / "acme" / "index.html").is_file()
 
 
 def test_paths_are_the_page_keys_with_a_slash_each_once_in_order() -> None:

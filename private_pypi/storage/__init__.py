@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from ..aws import Access
+from ..contract import BUCKET_VARIABLE, SEED_BUCKET_VARIABLE
 from ..errors import ConfigurationError
 from .base import ObjectInfo, Storage, StoredObject, content_etag
 from .local import LocalStorage
@@ -23,7 +25,7 @@ __all__ = [
     "repository_url",
 ]
 
-BUCKET_SETTINGS = ("AWS_PYPI_BUCKET", "S3_PYPI_BUCKET")
+BUCKET_SETTINGS = (BUCKET_VARIABLE, SEED_BUCKET_VARIABLE)
 
 
 def repository_url(explicit: str | None, env: Mapping[str, str]) -> str:
@@ -35,7 +37,8 @@ def repository_url(explicit: str | None, env: Mapping[str, str]) -> str:
             return f"s3://{env[name]}"
     raise ConfigurationError(
         "no repository configured: pass --repository s3://BUCKET (or a directory), or set "
-        "AWS_PYPI_BUCKET (the GitHub secret) or S3_PYPI_BUCKET (from `uv run invoke env`)"
+        f"{BUCKET_VARIABLE} (the GitHub secret) or {SEED_BUCKET_VARIABLE} "
+        "(from `uv run invoke env`)"
     )
 
 
@@ -58,18 +61,11 @@ def open_storage(url: str, env: Mapping[str, str]) -> Storage:
 
 
 def _s3_settings(bucket: str, env: Mapping[str, str]) -> S3Settings:
-    key_id = env.get("AWS_PYPI_ACCESS_KEY_ID") or None
-    secret = env.get("AWS_PYPI_SECRET_ACCESS_KEY") or None
-    if bool(key_id) != bool(secret):
-        missing = "AWS_PYPI_SECRET_ACCESS_KEY" if key_id else "AWS_PYPI_ACCESS_KEY_ID"
-        raise ConfigurationError(
-            f"{missing} is not set: set both AWS_PYPI_ACCESS_KEY_ID and "
-            "AWS_PYPI_SECRET_ACCESS_KEY, or neither to use the standard AWS credentials"
-        )
+    access = Access.from_env(env, "s3")
     return S3Settings(
         bucket=bucket,
-        region=env.get("AWS_PYPI_REGION") or env.get("AWS_REGION") or None,
-        access_key_id=key_id,
-        secret_access_key=secret,
-        endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+        region=access.region,
+        access_key_id=access.access_key_id,
+        secret_access_key=access.secret_access_key,
+        endpoint_url=access.endpoint_url,
     )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
-
-from ..errors import FileChanged
+from typing import Protocol
 
 # The user metadata that records a file's sha256 at upload (x-amz-meta-sha256 on S3).
 SHA256_METADATA = "sha256"
@@ -32,7 +29,7 @@ class ObjectInfo:
     size: int
     etag: str
     last_modified: datetime
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
 class Storage(Protocol):
@@ -102,32 +99,6 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
-
-
-class VerifyingReader(io.RawIOBase):
-    """Reads a file once, hashing it, and fails the read that ends it with other bytes
-    than expected: an upload that streams from it stores exactly the inspected file."""
-
-    def __init__(self, file: BinaryIO, sha256: str, size: int, key: str) -> None:
-        super().__init__()
-        self._file, self._expected, self._size, self._key = file, sha256, size, key
-        self._digest = hashlib.sha256()
-        self._read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._file.read(size)
-        self._digest.update(data)
-        self._read += len(data)
-        ended = not data or (size >= 0 and len(data) < size) or size < 0
-        if self._read > self._size or ((ended or self._read == self._size) and not self.matches()):
-            raise FileChanged(self._key)
-        return data
-
-    def matches(self) -> bool:
-        return self._read == self._size and self._digest.hexdigest() == self._expected
 
 
 def content_etag(body: bytes) -> str:

@@ -9,7 +9,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -17,7 +17,8 @@ from stat import S_ISREG
 from typing import TextIO
 
 from ..errors import PreconditionFailed, StorageError
-from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject, VerifyingReader
+from ..hashing import Expected, HashingReader
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
 
 LOCK_FILE = ".private-pypi.lock"
 LOCK_TIMEOUT = 60.0
@@ -100,7 +101,9 @@ class LocalStorage:
             with path.open("rb") as source, temporary.open("wb") as copy:
                 expected = metadata.get(SHA256_METADATA)
                 reader = (
-                    VerifyingReader(source, expected, os.fstat(source.fileno()).st_size, key)
+                    HashingReader(
+                        source, Expected(expected, os.fstat(source.fileno()).st_size, key)
+                    )
                     if expected
                     else source
                 )
@@ -185,7 +188,7 @@ class LocalStorage:
             ) from None
 
     @contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> Generator[None]:
         """Serialize conditional writes, across processes as well as threads."""
         self._make_directory(self.root)
         with (self.root / LOCK_FILE).open("a") as lock:

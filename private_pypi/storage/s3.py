@@ -4,31 +4,39 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-import boto3
 import botocore.session
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 from s3transfer.subscribers import BaseSubscriber
 
+from .. import aws
+from ..contract import (
+    ACCESS_KEY_ID_VARIABLE,
+    BUCKET_VARIABLE,
+    INDEX_PREFIX,
+    REGION_VARIABLE,
+    SECRET_ACCESS_KEY_VARIABLE,
+    s3_index_url,
+)
 from ..errors import FileChanged, PreconditionFailed, StorageError
-from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject, VerifyingReader
+from ..hashing import Expected, HashingReader
+from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_s3.type_defs import ObjectTypeDef, PutObjectRequestTypeDef
+
+Response = TypeVar("Response")
 
 # Throttling (SlowDown, 503) and dropped connections are retried by botocore itself.
 CLIENT_CONFIG = Config(
@@ -39,14 +47,6 @@ CLIENT_CONFIG = Config(
 # Files above this go up in parallel parts through boto3's transfer manager.
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=8)
 
-CREDENTIAL_CODES = {
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "TokenRefreshRequired",
-    "InvalidClientTokenId",
-}
 # What S3 answers a body whose checksum is not the one the request gave.
 CHECKSUM_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
 REDIRECT_CODES = {
@@ -69,6 +69,12 @@ class S3Settings:
     def __repr__(self) -> str:  # never show a credential, even in a traceback
         return f"S3Settings(bucket={self.bucket!r}, region={self.region!r})"
 
+    @property
+    def access(self) -> aws.Access:
+        return aws.Access(
+            self.access_key_id, self.secret_access_key, self.region, self.endpoint_url
+        )
+
 
 class S3Storage:
     directory_keys = True
@@ -77,13 +83,9 @@ class S3Storage:
         """`config`: botocore's retries and timeouts, e.g. shorter ones in tests."""
         self.settings = settings
         self.bucket = settings.bucket
-        session = boto3.Session(
-            aws_access_key_id=settings.access_key_id,
-            aws_secret_access_key=settings.secret_access_key,
-            region_name=settings.region,
-            botocore_session=_fast_timestamps(botocore.session.get_session()),
+        self.client: S3Client = aws.s3_client(
+            settings.access, config, _fast_timestamps(botocore.session.get_session())
         )
-        self.client: Any = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
         # Only distribution files go up in parts, and they never overwrite: the transfer
         # manager cannot pass If-None-Match on, so it is added to the completing request.
         self.client.meta.events.register(
@@ -102,8 +104,8 @@ class S3Storage:
     @property
     def index_url(self) -> str:
         if self.settings.endpoint_url:
-            return f"{self.settings.endpoint_url.rstrip('/')}/{self.bucket}/simple/"
-        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/simple/"
+            return f"{self.settings.endpoint_url.rstrip('/')}/{self.bucket}/{INDEX_PREFIX}"
+        return s3_index_url(self.bucket, self.region)
 
     def observe_requests(self, callback: Callable[[str], None]) -> None:
         """Call `callback(operation_name)` for every storage request, e.g. to count them."""
@@ -145,20 +147,19 @@ class S3Storage:
         if_match: str | None = None,
         create_only: bool = False,
     ) -> str:
-        conditions: dict[str, str] = {}
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "CacheControl": cache_control,
+        }
         if if_match is not None:
-            conditions["IfMatch"] = f'"{if_match}"'
+            request["IfMatch"] = f'"{if_match}"'
         if create_only:
-            conditions["IfNoneMatch"] = "*"
+            request["IfNoneMatch"] = "*"
         try:
-            response = self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                CacheControl=cache_control,
-                **conditions,
-            )
+            response = self.client.put_object(**request)
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, key) from None
         return _etag(response)
@@ -217,9 +218,9 @@ class S3Storage:
         parts are read once, in order, from a reader that hashes them and fails the last
         read if the file is not the inspected one: the upload is then aborted, never
         completed. S3 checks each part against the SHA-256 botocore sends with it."""
-        source: BinaryIO | VerifyingReader = body
+        source = body
         if expected:
-            source = VerifyingReader(body, expected, size, key)
+            source = io.BufferedReader(HashingReader(body, Expected(expected, size, key)))
             extra = {**extra, "ChecksumAlgorithm": "SHA256"}
         subscribers = [_ProgressSubscriber(progress)] if progress else None
         self._transfers.upload(
@@ -264,16 +265,11 @@ class S3Storage:
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield ObjectInfo(
-                        key=item["Key"],
-                        size=item["Size"],
-                        etag=_etag(item),
-                        last_modified=item["LastModified"],
-                    )
+                    yield _listed(item)
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, prefix) from None
 
-    def _unless_missing(self, operation: Callable[..., Any], key: str) -> Any:
+    def _unless_missing(self, operation: Callable[..., Response], key: str) -> Response | None:
         """Call a read operation on `key`; None if there is no such key."""
         try:
             return operation(Bucket=self.bucket, Key=key)
@@ -287,61 +283,54 @@ class S3Storage:
     def _failure(self, error: ClientError | BotoCoreError, key: str) -> Exception:
         """One line that says what went wrong and what to do."""
         where = f"{self.location}/{key}"
-        if isinstance(error, NoCredentialsError):
-            return StorageError(
-                "no AWS credentials found: set AWS_PYPI_ACCESS_KEY_ID and "
-                "AWS_PYPI_SECRET_ACCESS_KEY (the GitHub secrets), or AWS_PROFILE"
-            )
-        if isinstance(error, BotoConnectionError | ReadTimeoutError):
-            return StorageError(
-                f"network error talking to S3 for {where}: {error}; check the network and "
-                "AWS_ENDPOINT_URL, then run the same command again"
-            )
-        if isinstance(error, BotoCoreError):
-            return StorageError(f"S3 request for {where} failed: {error}")
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return self._explain(error, code, status, where)
-
-    def _explain(self, error: ClientError, code: str, status: int | None, where: str) -> Exception:
+        failure = aws.failure(error)
+        code, status, kind = failure.code, failure.status, failure.kind
         if code in {"PreconditionFailed", "412"} or status == 412:
             return PreconditionFailed(f"{where} changed while it was being updated")
         if code in CHECKSUM_CODES:
             return FileChanged(where)
-        if code in CREDENTIAL_CODES:
+        if kind is aws.Kind.NO_CREDENTIALS:
+            return StorageError(
+                f"no AWS credentials found: set {ACCESS_KEY_ID_VARIABLE} and "
+                f"{SECRET_ACCESS_KEY_VARIABLE} (the GitHub secrets), or AWS_PROFILE"
+            )
+        if kind is aws.Kind.NETWORK:
+            return StorageError(
+                f"network error talking to S3 for {where}: {failure.message}; check the "
+                "network and AWS_ENDPOINT_URL, then run the same command again"
+            )
+        if kind is aws.Kind.CLIENT:
+            return StorageError(f"S3 request for {where} failed: {failure.message}")
+        if kind is aws.Kind.REJECTED_CREDENTIALS:
             return StorageError(
                 f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
-                "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current "
-                "key (`uv run invoke rotate-keys` makes a new one)"
+                f"expired; set {aws.KEY_VARIABLES} to a current key "
+                "(`uv run invoke rotate-keys` makes a new one)"
             )
-        if code in {"AccessDenied", "403", "AllAccessDisabled"} or status == 403:
+        if kind is aws.Kind.ACCESS_DENIED:
             return StorageError(
                 f"access denied to {where}: these credentials may not write this bucket; use the "
                 "deployer's key from the stack that owns it"
             )
         if code == "NoSuchBucket":
             return StorageError(
-                f"bucket {self.bucket} does not exist: check AWS_PYPI_BUCKET, or create it "
+                f"bucket {self.bucket} does not exist: check {BUCKET_VARIABLE}, or create it "
                 "with `pulumi up`"
             )
         if code in REDIRECT_CODES or status == 301:
-            actual = (
-                error.response.get("ResponseMetadata", {})
-                .get("HTTPHeaders", {})
-                .get("x-amz-bucket-region")
-            )
             hint = (
-                f"AWS_PYPI_REGION={actual}" if actual else "AWS_PYPI_REGION to the bucket's region"
+                f"{REGION_VARIABLE}={failure.bucket_region}"
+                if failure.bucket_region
+                else f"{REGION_VARIABLE} to the bucket's region"
             )
             return StorageError(
                 f"bucket {self.bucket} is in another region than {self.region}: set {hint}"
             )
-        if code in {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"}:
+        if kind is aws.Kind.THROTTLED:
             return StorageError(
                 f"S3 kept throttling requests for {where}; wait a minute and run it again"
             )
-        message = error.response.get("Error", {}).get("Message", str(error))
-        return StorageError(f"S3 refused the request for {where}: {code} {message}".strip())
+        return StorageError(f"S3 refused the request for {where}: {code} {failure.message}".strip())
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -373,7 +362,16 @@ def _base64_digest(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
-def _etag(response: Mapping[str, Any]) -> str:
+def _listed(item: ObjectTypeDef) -> ObjectInfo:
+    match item:
+        case {"Key": key, "Size": size, "LastModified": modified}:
+            return ObjectInfo(key=key, size=size, etag=_etag(item), last_modified=modified)
+        case _:
+            # The API model leaves them optional; S3 names them for every object it lists.
+            raise StorageError(f"S3 listed an object without its key, size or date: {item}")
+
+
+def _etag(response: Mapping[str, object]) -> str:
     return str(response["ETag"]).strip('"')
 
 
