@@ -106,6 +106,7 @@ class CloudMocks(pulumi.runtime.Mocks):
 class Declared:
     """One resource as the program declared it: inputs, the mocked state, and its options."""
 
+    urn: str
     type: str
     name: str
     parent: str
@@ -133,6 +134,7 @@ class RecordingMonitor(MockMonitor):
             wire_inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
             self.declared.append(
                 Declared(
+                    urn=response.urn,
                     type=request.type,
                     name=request.name,
                     parent=request.parent,
