@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from private_pypi.contract import KEY_ROTATION_SETTING
+
 # S3 general purpose bucket naming rules, minus dots: virtual-hosted HTTPS URLs
 # (https://BUCKET.s3.REGION.amazonaws.com/) fail certificate checks for dotted names,
 # and that is the URL pip reads in S3-only mode.
@@ -132,7 +134,7 @@ class Settings:
             cdn=config.get_bool("cdn") or False,
             github_repository=_github_repository(_optional(config, "githubRepository")),
             key_rotation=KeyRotation(
-                token=_optional(config, "keyRotation") or "",
+                token=_optional(config, KEY_ROTATION_SETTING) or "",
                 every_days=_rotation_days(config),
             ),
             force_destroy=config.get_bool("forceDestroy") or False,

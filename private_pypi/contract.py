@@ -41,6 +41,11 @@ DEPLOYMENT_USER_OUTPUT = "deploymentUserName"
 PUBLISH_ROLE_ARN_OUTPUT = "publishRoleArn"
 ACCESS_KEY_ID_OUTPUT = "accessKeyId"
 SECRET_ACCESS_KEY_OUTPUT = "accessKeySecret"
+# Without githubRepository: the `gh secret set` commands; `invoke rotate-keys` points at it.
+GITHUB_SECRETS_BY_HAND_OUTPUT = "githubSecretsByHand"
+
+# The stack setting whose change replaces the deployer's key (`invoke rotate-keys` sets it).
+KEY_ROTATION_SETTING = "keyRotation"
 
 
 def s3_index_url(bucket: str, region: str) -> str:

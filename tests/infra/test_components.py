@@ -7,15 +7,15 @@ import json
 import pytest
 
 from components import (
+    CdnRef,
     Deployer,
     DeployerArgs,
-    Distribution,
-    PackageDomain,
-    PackageDomainArgs,
+    PackageCdn,
+    PackageCdnArgs,
     PackageRepository,
     PackageRepositoryArgs,
 )
-from components.domain import VIEWER_REQUEST_CODE
+from components.cdn import VIEWER_REQUEST_CODE
 from components.policies import (
     cloudfront_bucket_policy,
     deployer_policy,
@@ -114,15 +114,15 @@ class TestPackageRepository:
         assert bucket.protect is True and bucket.inputs["forceDestroy"] is True
 
 
-class TestPackageDomain:
-    TYPE = "private-pypi:index:PackageDomain"
+class TestPackageCdn:
+    TYPE = "private-pypi:index:PackageDomain"  # its token from before the rename, kept
     ORIGIN = f"{BUCKET}.s3.eu-west-1.amazonaws.com"
 
     def test_cloudfront_without_a_domain(self, run_component):
-        domains: list[PackageDomain] = []
+        domains: list[PackageCdn] = []
         run = run_component(
             lambda: domains.append(
-                PackageDomain("edge", PackageDomainArgs(bucket_regional_domain_name=self.ORIGIN))
+                PackageCdn("edge", PackageCdnArgs(bucket_regional_domain_name=self.ORIGIN))
             )
         )
 
@@ -144,13 +144,13 @@ class TestPackageDomain:
         assert domains[0].domain_url is None
 
     def test_custom_domain_in_a_given_zone(self, run_component):
-        domains: list[PackageDomain] = []
+        domains: list[PackageCdn] = []
         domain = CustomDomain("pypi.acme.dev", hosted_zone_id="ZGIVEN", certificate_arn=None)
         run = run_component(
             lambda: domains.append(
-                PackageDomain(
+                PackageCdn(
                     "edge",
-                    PackageDomainArgs(
+                    PackageCdnArgs(
                         bucket_regional_domain_name=self.ORIGIN, custom_domain=domain
                     ),
                 )
@@ -231,7 +231,7 @@ class TestDeployer:
                 "ci",
                 self.args(
                     github_repository=GitHubRepository("acme", "packages"),
-                    distribution=Distribution(id="EGIVEN", arn=DISTRIBUTION_ARN),
+                    cdn=CdnRef(id="EGIVEN", arn=DISTRIBUTION_ARN),
                 ),
             )
         )
