@@ -159,8 +159,7 @@ class Deployer(Component[DeployerArgs]):
         role = aws.iam.Role(
             f"{name}-role",
             name=oidc.role_name,
-            description=f"GitHub Actions of {oidc.repository.owner}/{oidc.repository.name} "
-            "publishing packages",
+            description=f"GitHub Actions of {oidc.repository} publishing packages",
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: json.dumps(github_oidc_trust_policy(arn, oidc.subject))
             ),

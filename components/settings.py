@@ -49,6 +49,10 @@ class GitHubRepository:
     owner: str
     name: str
 
+    def __str__(self) -> str:
+        """As GitHub writes it, and as githubRepository is set: owner/name."""
+        return f"{self.owner}/{self.name}"
+
 
 @dataclass(frozen=True)
 class CustomDomain:
@@ -317,7 +321,7 @@ def _readers(config: pulumi.Config) -> tuple[Reader, ...]:
         if repository is not None and repository in owners:
             raise InvalidSetting(
                 f"{key}.githubRepository",
-                f"{repository.owner}/{repository.name} already holds reader "
+                f"{repository} already holds reader "
                 f"{owners[repository]!r}'s secrets, and they have the same names",
                 "Give each repository at most one reader",
             )
@@ -405,7 +409,7 @@ class OidcPublishing:
     @property
     def subject(self) -> str:
         """The `sub` claim the role trusts: this repository, and with publishRef one ref."""
-        scope = f"repo:{self.repository.owner}/{self.repository.name}"
+        scope = f"repo:{self.repository}"
         if self.ref is None:
             return f"{scope}:*"
         if self.ref.startswith("environment:"):

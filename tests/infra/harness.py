@@ -206,6 +206,8 @@ class Run:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     required_versions: list[str] = field(default_factory=list)
+    # What the program returned: the component, when run_component declared one.
+    component: Any = None
 
     def of_type(self, type_: str) -> list[Declared]:
         return [resource for resource in self.declared if resource.type == type_]
