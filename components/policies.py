@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from private_pypi.contract import INDEX_PREFIX
+from private_pypi.contract import (
+    DISTRIBUTION_SUFFIXES,
+    INDEX_PREFIX,
+    METADATA_SUFFIX,
+    YANK_SUFFIX,
+)
 
-# Files that never change once published (layout.DISTRIBUTION_SUFFIXES and METADATA_SUFFIX).
-IMMUTABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".metadata")
+# Files that never change once published.
+IMMUTABLE_SUFFIXES = (*DISTRIBUTION_SUFFIXES, METADATA_SUFFIX)
 # What `invoke delete` and `invoke unyank` remove: a release's files, metadata and yank marker.
-DELETABLE_SUFFIXES = (*IMMUTABLE_SUFFIXES, ".yank")
+DELETABLE_SUFFIXES = (*IMMUTABLE_SUFFIXES, YANK_SUFFIX)
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
