@@ -5,19 +5,30 @@ from dataclasses import replace
 import pulumi
 
 from components import (
+    CdnRef,
     Deployer,
     DeployerArgs,
-    Distribution,
-    PackageDomain,
-    PackageDomainArgs,
+    PackageCdn,
+    PackageCdnArgs,
     PackageRepository,
     PackageRepositoryArgs,
     Settings,
 )
-from components.deployer import ACCESS_KEY_ID_OUTPUT, SECRET_ACCESS_KEY_OUTPUT
 from components.github_access import github_token
 from components.readers import IndexReaders, IndexReadersArgs
 from components.settings import Access, adopt_existing, check_certificate_domain, publish_with
+from private_pypi.contract import (
+    ACCESS_KEY_ID_OUTPUT,
+    BUCKET_NAME_OUTPUT,
+    DEPLOYMENT_USER_OUTPUT,
+    DISTRIBUTION_ID_OUTPUT,
+    GITHUB_SECRETS_BY_HAND_OUTPUT,
+    INDEX_URL_OUTPUT,
+    PUBLISH_ROLE_ARN_OUTPUT,
+    REGION_OUTPUT,
+    SECRET_ACCESS_KEY_OUTPUT,
+    s3_index_url,
+)
 
 # Key rotation needs replacement_trigger; older engines drop it silently (README, Deploying).
 pulumi.require_pulumi_version(">=3.226.0")
@@ -39,7 +50,7 @@ repository_args = PackageRepositoryArgs(
     protect=settings.protect_bucket,
     adopt=adopt,
 )
-domain: PackageDomain | None = None
+cdn: PackageCdn | None = None
 readers: IndexReaders | None = None
 if settings.serves_through_cloudfront:
     # The bucket policy names the distribution, and the distribution reads the bucket:
@@ -61,16 +72,16 @@ if settings.serves_through_cloudfront:
                 key_rotation=settings.key_rotation,
             ),
         )
-    domain = PackageDomain(
+    cdn = PackageCdn(
         "cdn",
-        PackageDomainArgs(
+        PackageCdnArgs(
             bucket_regional_domain_name=repository.bucket.bucket_regional_domain_name,
             custom_domain=settings.custom_domain,
             reader_store_arn=readers.store.arn if readers is not None else None,
         ),
     )
-    resolve_distribution_arn(domain.distribution.arn)
-    resolve_reader_index_url(domain.index_url)
+    resolve_distribution_arn(cdn.distribution.arn)
+    resolve_reader_index_url(cdn.index_url)
 else:
     repository = PackageRepository("packages", repository_args)
 bucket_name = repository.bucket.bucket
@@ -83,11 +94,7 @@ deployer = Deployer(
         bucket_arn=repository.bucket.arn,
         region=settings.region,
         key_rotation=settings.key_rotation,
-        distribution=(
-            Distribution(id=domain.distribution.id, arn=domain.distribution.arn)
-            if domain is not None
-            else None
-        ),
+        cdn=CdnRef(id=cdn.distribution.id, arn=cdn.distribution.arn) if cdn is not None else None,
         github_repository=settings.github_repository,
         oidc=oidc,
         adopt_user=adopt,
@@ -95,35 +102,33 @@ deployer = Deployer(
 )
 
 index_url = (
-    domain.index_url
-    if domain is not None
-    else bucket_name.apply(
-        lambda bucket: f"https://{bucket}.s3.{settings.region}.amazonaws.com/simple/"
-    )
+    cdn.index_url
+    if cdn is not None
+    else bucket_name.apply(lambda bucket: s3_index_url(bucket, settings.region))
 )
-pulumi.export("bucketName", bucket_name)
+pulumi.export(BUCKET_NAME_OUTPUT, bucket_name)
 pulumi.export("bucketUrl", pulumi.Output.concat("s3://", bucket_name))
-pulumi.export("region", settings.region)
-pulumi.export("indexUrl", index_url)
+pulumi.export(REGION_OUTPUT, settings.region)
+pulumi.export(INDEX_URL_OUTPUT, index_url)
 pulumi.export(
     "installationCommand",
     pulumi.Output.format("pip install --extra-index-url {0} <package>", index_url),
 )
 pulumi.export("requirementsLine", pulumi.Output.concat("--extra-index-url ", index_url))
 if deployer.user is not None and deployer.key_clock is not None:
-    pulumi.export("deploymentUserName", deployer.user.name)
+    pulumi.export(DEPLOYMENT_USER_OUTPUT, deployer.user.name)
     pulumi.export("deploymentUserArn", deployer.user.arn)
     pulumi.export(ACCESS_KEY_ID_OUTPUT, deployer.access_key_id)
     pulumi.export(SECRET_ACCESS_KEY_OUTPUT, deployer.secret_access_key)
     pulumi.export("accessKeyCreated", deployer.key_clock.created_at)
     pulumi.export("accessKeyRotatesAfter", deployer.key_clock.due_at)
 if deployer.role is not None:
-    pulumi.export("publishRoleArn", deployer.role.arn)
-if domain is not None:
-    pulumi.export("distributionId", domain.distribution.id)
-    if domain.domain_url is not None:
-        pulumi.export("domainUrl", domain.domain_url)
+    pulumi.export(PUBLISH_ROLE_ARN_OUTPUT, deployer.role.arn)
+if cdn is not None:
+    pulumi.export(DISTRIBUTION_ID_OUTPUT, cdn.distribution.id)
+    if cdn.domain_url is not None:
+        pulumi.export("domainUrl", cdn.domain_url)
 if settings.github_repository is None:
-    pulumi.export("githubSecretsByHand", deployer.secrets_by_hand())
+    pulumi.export(GITHUB_SECRETS_BY_HAND_OUTPUT, deployer.secrets_by_hand())
 if readers is not None:
     pulumi.export("readerTokens", readers.reader_tokens)

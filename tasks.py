@@ -12,6 +12,7 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.context import Context
 
+from private_pypi.contract import GITHUB_SECRETS_BY_HAND_OUTPUT, KEY_ROTATION_SETTING
 from private_pypi.demo import run_demo
 from private_pypi.stack import config_exports, stack_outputs
 from private_pypi.stack import rotate_keys as rotate_stack_keys
@@ -30,7 +31,7 @@ from private_pypi.tasks import (
 ROOT = Path(__file__).resolve().parent
 
 
-@task
+@task()
 @reports_errors
 def demo(c: Context) -> None:
     """Build the examples, publish them to a local repository, pip-install one: no AWS."""
@@ -75,9 +76,9 @@ def rotate_keys(c: Context, stack: str | None = None) -> None:
     """Replace the deployer's access key now: set keyRotation, then `pulumi up --yes`."""
     token = rotate_stack_keys(stack)
     print(
-        f"keyRotation is now {token}: the new key is in the GitHub secrets and the old one "
-        "is deleted (without githubRepository, set them again: "
-        "`pulumi stack output githubSecretsByHand`)"
+        f"{KEY_ROTATION_SETTING} is now {token}: the new key is in the GitHub secrets and the "
+        "old one is deleted (without githubRepository, set them again: "
+        f"`pulumi stack output {GITHUB_SECRETS_BY_HAND_OUTPUT}`)"
     )
 
 

@@ -15,11 +15,14 @@ optionally one ref) may assume through the account's OIDC provider for GitHub.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.github_access import write_actions_secrets
 from components.key_clock import KeyClock
 from components.policies import deployer_policy, github_oidc_trust_policy
@@ -30,14 +33,22 @@ from components.settings import (
     KeyRotation,
     OidcPublishing,
 )
-
-# The stack outputs that hold the key; the by-hand instructions point at them.
-ACCESS_KEY_ID_OUTPUT = "accessKeyId"
-SECRET_ACCESS_KEY_OUTPUT = "accessKeySecret"
+from private_pypi.contract import (
+    ACCESS_KEY_ID_OUTPUT,
+    ACCESS_KEY_ID_VARIABLE,
+    BUCKET_VARIABLE,
+    DISTRIBUTION_ID_VARIABLE,
+    REGION_VARIABLE,
+    ROLE_ARN_VARIABLE,
+    SECRET_ACCESS_KEY_OUTPUT,
+    SECRET_ACCESS_KEY_VARIABLE,
+)
 
 
 @dataclass(frozen=True)
-class Distribution:
+class CdnRef:
+    """The CloudFront distribution the deployer invalidates: its id and its ARN."""
+
     id: pulumi.Input[str]
     arn: pulumi.Input[str]
 
@@ -49,7 +60,7 @@ class DeployerArgs:
     bucket_arn: pulumi.Input[str]
     region: str
     key_rotation: KeyRotation
-    distribution: Distribution | None = None
+    cdn: CdnRef | None = None
     github_repository: GitHubRepository | None = None
     # OIDC mode when set: a role instead of the user and its key.
     oidc: OidcPublishing | None = None
@@ -57,7 +68,8 @@ class DeployerArgs:
     adopt_user: bool = False
 
 
-class Deployer(pulumi.ComponentResource):
+class Deployer(Component[DeployerArgs]):
+    TYPE = "private-pypi:index:Deployer"
     user: aws.iam.User | None
     role: aws.iam.Role | None
     access_key: aws.iam.AccessKey | None
@@ -66,54 +78,45 @@ class Deployer(pulumi.ComponentResource):
     secret_access_key: pulumi.Output[str] | None
     github_secrets: dict[str, pulumi.Input[str]]
 
-    def __init__(
-        self,
-        name: str,
-        args: DeployerArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("private-pypi:index:Deployer", name, None, opts)
-        distribution = args.distribution
-        policy = pulumi.Output.all(
-            args.bucket_arn, distribution.arn if distribution else None
-        ).apply(lambda arns: json.dumps(deployer_policy(arns[0], arns[1])))
+    def declare(self, name: str, args: DeployerArgs) -> Mapping[str, Any]:
+        cdn = args.cdn
+        policy = pulumi.Output.all(args.bucket_arn, cdn.arn if cdn else None).apply(
+            lambda arns: json.dumps(deployer_policy(arns[0], arns[1]))
+        )
 
         self.user = self.role = self.access_key = self.key_clock = None
         self.access_key_id = self.secret_access_key = None
         if args.oidc is None:
             key_id, secret = self._user_with_key(name, args, policy)
             credentials: dict[str, pulumi.Input[str]] = {
-                "AWS_PYPI_ACCESS_KEY_ID": key_id,
-                "AWS_PYPI_SECRET_ACCESS_KEY": secret,
+                ACCESS_KEY_ID_VARIABLE: key_id,
+                SECRET_ACCESS_KEY_VARIABLE: secret,
             }
         else:
             self.role = self._role(name, args.oidc, policy)
-            credentials = {"AWS_PYPI_ROLE_ARN": self.role.arn}
+            credentials = {ROLE_ARN_VARIABLE: self.role.arn}
 
         self.github_secrets = {
             **credentials,
-            "AWS_PYPI_REGION": args.region,
-            "AWS_PYPI_BUCKET": args.bucket_name,
+            REGION_VARIABLE: args.region,
+            BUCKET_VARIABLE: args.bucket_name,
         }
-        if distribution is not None:
-            self.github_secrets["AWS_PYPI_DISTRIBUTION_ID"] = distribution.id
+        if cdn is not None:
+            self.github_secrets[DISTRIBUTION_ID_VARIABLE] = cdn.id
         if args.github_repository is not None:
-            self._publish_to_github(name, args.github_repository)
-
-        self.register_outputs(
-            {
-                "userName": self.user.name if self.user else None,
-                "roleArn": self.role.arn if self.role else None,
-                "accessKeyId": self.access_key_id,
-                "secretAccessKey": self.secret_access_key,
-            }
-        )
+            write_actions_secrets(name, args.github_repository, self.github_secrets, parent=self)
+        return {
+            "userName": self.user.name if self.user else None,
+            "roleArn": self.role.arn if self.role else None,
+            "accessKeyId": self.access_key_id,
+            "secretAccessKey": self.secret_access_key,
+        }
 
     def _user_with_key(
         self, name: str, args: DeployerArgs, policy: pulumi.Output[str]
     ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The user, its policy and its rotating key; returns the key's id and secret."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_options
         self.user = aws.iam.User(
             f"{name}-user",
             name=args.user_name,
@@ -142,7 +145,7 @@ class Deployer(pulumi.ComponentResource):
         return key_id, secret
 
     def _role(self, name: str, oidc: OidcPublishing, policy: pulumi.Output[str]) -> aws.iam.Role:
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_options
         provider_arn: pulumi.Input[str]
         if oidc.provider_arn is not None:
             provider_arn = oidc.provider_arn
@@ -156,8 +159,7 @@ class Deployer(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=oidc.role_name,
-            description=f"GitHub Actions of {oidc.repository.owner}/{oidc.repository.name} "
-            "publishing packages",
+            description=f"GitHub Actions of {oidc.repository} publishing packages",
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: json.dumps(github_oidc_trust_policy(arn, oidc.subject))
             ),
@@ -171,8 +173,8 @@ class Deployer(pulumi.ComponentResource):
 
         Only access-key mode gets here: OIDC mode needs githubRepository (settings.py)."""
         from_outputs = {
-            "AWS_PYPI_ACCESS_KEY_ID": f"pulumi stack output {ACCESS_KEY_ID_OUTPUT}",
-            "AWS_PYPI_SECRET_ACCESS_KEY": (
+            ACCESS_KEY_ID_VARIABLE: f"pulumi stack output {ACCESS_KEY_ID_OUTPUT}",
+            SECRET_ACCESS_KEY_VARIABLE: (
                 f"pulumi stack output --show-secrets {SECRET_ACCESS_KEY_OUTPUT}"
             ),
         }
@@ -192,6 +194,3 @@ class Deployer(pulumi.ComponentResource):
             )
 
         return pulumi.Output.all(**plain_values).apply(instructions)
-
-    def _publish_to_github(self, name: str, repository: GitHubRepository) -> None:
-        write_actions_secrets(name, repository, self.github_secrets, parent=self)

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-INDEX_PREFIX = "simple/"
-# Files that never change once published (layout.DISTRIBUTION_SUFFIXES and METADATA_SUFFIX).
-IMMUTABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".metadata")
+from private_pypi.contract import (
+    DISTRIBUTION_SUFFIXES,
+    INDEX_PREFIX,
+    METADATA_SUFFIX,
+    YANK_SUFFIX,
+)
+
+# Files that never change once published.
+IMMUTABLE_SUFFIXES = (*DISTRIBUTION_SUFFIXES, METADATA_SUFFIX)
 # What `invoke delete` and `invoke unyank` remove: a release's files, metadata and yank marker.
-DELETABLE_SUFFIXES = (*IMMUTABLE_SUFFIXES, ".yank")
+DELETABLE_SUFFIXES = (*IMMUTABLE_SUFFIXES, YANK_SUFFIX)
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -118,15 +124,25 @@ def _list_index(principal: Any, bucket_arn: str, *, condition: dict[str, Any]) -
     )
 
 
-def _deny_insecure_transport(bucket_arn: str) -> Statement:
+def _deny(sid: str, action: str, resource: str | list[str], condition: dict[str, Any]) -> Statement:
+    """A statement that denies every principal, whatever else allows it."""
     return {
-        "Sid": "DenyInsecureTransport",
+        "Sid": sid,
         "Effect": "Deny",
         "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Action": action,
+        "Resource": resource,
+        "Condition": condition,
     }
+
+
+def _deny_insecure_transport(bucket_arn: str) -> Statement:
+    return _deny(
+        "DenyInsecureTransport",
+        "s3:*",
+        [bucket_arn, f"{bucket_arn}/*"],
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
 
 
 def _write_guards(bucket_arn: str) -> tuple[Statement, ...]:
@@ -145,29 +161,25 @@ def _deny_overwriting_files(bucket_arn: str) -> Statement:
     for CreateMultipartUpload and UploadPart, which take no conditional headers, so only
     PutObject and CompleteMultipartUpload (and CopyObject) must carry If-None-Match.
     """
-    return {
-        "Sid": "DenyOverwritingFiles",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": [f"{bucket_arn}/*{suffix}" for suffix in IMMUTABLE_SUFFIXES],
-        "Condition": {
+    return _deny(
+        "DenyOverwritingFiles",
+        "s3:PutObject",
+        [f"{bucket_arn}/*{suffix}" for suffix in IMMUTABLE_SUFFIXES],
+        {
             "Null": {"s3:if-none-match": "true"},
             "Bool": {"s3:ObjectCreationOperation": "true"},
         },
-    }
+    )
 
 
 def _deny_customer_keys(bucket_arn: str) -> Statement:
     """No SSE-C: an object encrypted with a key only the writer holds is unreadable to all."""
-    return {
-        "Sid": "DenyCustomerProvidedKeys",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": f"{bucket_arn}/*",
-        "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
-    }
+    return _deny(
+        "DenyCustomerProvidedKeys",
+        "s3:PutObject",
+        f"{bucket_arn}/*",
+        {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+    )
 
 
 def _with_condition(statement: Statement, condition: dict[str, Any]) -> Statement:

@@ -17,28 +17,31 @@ budget (about a millisecond), where a slow hash cannot run.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.component import Component
 from components.github_access import write_actions_secrets
 from components.key_clock import KeyClock
 from components.settings import GitHubRepository, KeyRotation, Reader
+from private_pypi.contract import (
+    READER_INDEX_URL_VARIABLE,
+    READER_TOKEN_VARIABLE,
+    READER_USERNAME_VARIABLE,
+)
 
 # 32 of [A-Za-z0-9]: log2(62) * 32 ≈ 190 bits, and nothing a URL, .netrc or shell escapes.
 TOKEN_LENGTH = 32
-# The GitHub Actions secrets a reader's repository gets, named for what they hold.
-INDEX_URL_SECRET = "PRIVATE_PYPI_INDEX_URL"
-USERNAME_SECRET = "PRIVATE_PYPI_USERNAME"
-TOKEN_SECRET = "PRIVATE_PYPI_TOKEN"
 
 
 def token_digest(token: str) -> str:
     """What the edge stores for a token: its sha256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
-
 
 
 @dataclass(frozen=True)
@@ -51,18 +54,13 @@ class IndexReadersArgs:
     key_rotation: KeyRotation
 
 
-class IndexReaders(pulumi.ComponentResource):
+class IndexReaders(Component[IndexReadersArgs]):
+    TYPE = "private-pypi:index:IndexReaders"
     store: aws.cloudfront.KeyValueStore
     tokens: dict[str, pulumi.Output[str]]
 
-    def __init__(
-        self,
-        name: str,
-        args: IndexReadersArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("private-pypi:index:IndexReaders", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+    def declare(self, name: str, args: IndexReadersArgs) -> Mapping[str, Any]:
+        child = self.child_options
 
         self.store = aws.cloudfront.KeyValueStore(
             f"{name}-store",
@@ -100,7 +98,7 @@ class IndexReaders(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        self.register_outputs({"storeArn": self.store.arn, "readers": list(self.tokens)})
+        return {"storeArn": self.store.arn, "readers": list(self.tokens)}
 
     @property
     def reader_tokens(self) -> pulumi.Output[dict[str, str]]:
@@ -119,8 +117,8 @@ class IndexReaders(pulumi.ComponentResource):
         index_url: pulumi.Input[str],
     ) -> None:
         secrets: dict[str, pulumi.Input[str]] = {
-            INDEX_URL_SECRET: index_url,
-            USERNAME_SECRET: reader.name,
-            TOKEN_SECRET: self.tokens[reader.name],
+            READER_INDEX_URL_VARIABLE: index_url,
+            READER_USERNAME_VARIABLE: reader.name,
+            READER_TOKEN_VARIABLE: self.tokens[reader.name],
         }
         write_actions_secrets(name, repository, secrets, parent=self)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.policies import cloudfront_bucket_policy, public_index_bucket_policy
 
 NONCURRENT_VERSION_DAYS = 90
@@ -26,18 +29,13 @@ class PackageRepositoryArgs:
     adopt: bool = False
 
 
-class PackageRepository(pulumi.ComponentResource):
+class PackageRepository(Component[PackageRepositoryArgs]):
+    TYPE = "private-pypi:index:PackageRepository"
     bucket: aws.s3.Bucket
     policy: aws.s3.BucketPolicy
 
-    def __init__(
-        self,
-        name: str,
-        args: PackageRepositoryArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("private-pypi:index:PackageRepository", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+    def declare(self, name: str, args: PackageRepositoryArgs) -> Mapping[str, Any]:
+        child = self.child_options
         public = args.reader_distribution_arn is None
 
         self.bucket = aws.s3.Bucket(
@@ -114,5 +112,4 @@ class PackageRepository(pulumi.ComponentResource):
             # A public policy is refused until the access block allows it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block, ownership]),
         )
-
-        self.register_outputs({"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn})
+        return {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from private_pypi.contract import KEY_ROTATION_SETTING
+
 # S3 general purpose bucket naming rules, minus dots: virtual-hosted HTTPS URLs
 # (https://BUCKET.s3.REGION.amazonaws.com/) fail certificate checks for dotted names,
 # and that is the URL pip reads in S3-only mode.
@@ -46,6 +48,10 @@ class InvalidSetting(pulumi.RunError):
 class GitHubRepository:
     owner: str
     name: str
+
+    def __str__(self) -> str:
+        """As GitHub writes it, and as githubRepository is set: owner/name."""
+        return f"{self.owner}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ class Settings:
             cdn=config.get_bool("cdn") or False,
             github_repository=_github_repository(_optional(config, "githubRepository")),
             key_rotation=KeyRotation(
-                token=_optional(config, "keyRotation") or "",
+                token=_optional(config, KEY_ROTATION_SETTING) or "",
                 every_days=_rotation_days(config),
             ),
             force_destroy=config.get_bool("forceDestroy") or False,
@@ -315,7 +321,7 @@ def _readers(config: pulumi.Config) -> tuple[Reader, ...]:
         if repository is not None and repository in owners:
             raise InvalidSetting(
                 f"{key}.githubRepository",
-                f"{repository.owner}/{repository.name} already holds reader "
+                f"{repository} already holds reader "
                 f"{owners[repository]!r}'s secrets, and they have the same names",
                 "Give each repository at most one reader",
             )
@@ -403,7 +409,7 @@ class OidcPublishing:
     @property
     def subject(self) -> str:
         """The `sub` claim the role trusts: this repository, and with publishRef one ref."""
-        scope = f"repo:{self.repository.owner}/{self.repository.name}"
+        scope = f"repo:{self.repository}"
         if self.ref is None:
             return f"{scope}:*"
         if self.ref.startswith("environment:"):

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from .errors import ConfigurationError
@@ -55,19 +55,19 @@ def _read(pyproject: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{pyproject}: cannot be read as TOML: {error}") from None
 
 
-def _parse(pyproject: Path, table: object) -> ProjectTable:
+def _parse(pyproject: Path, value: object) -> ProjectTable:
     where = f"[tool.private-pypi] in {pyproject}"
-    if not isinstance(table, dict):
+    if not isinstance(value, dict):
         raise ConfigurationError(f"{where} is not a table: write it as [tool.private-pypi]")
+    # A TOML table's keys are strings; its values are anything TOML holds.
+    table = cast("dict[str, object]", value)
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ConfigurationError(
             f"{where}: unknown key {', '.join(unknown)}: the keys are {' and '.join(KEYS)}"
         )
-    packages = table.get("packages", [])
-    if not isinstance(packages, list) or not all(
-        isinstance(package, str) and package for package in packages
-    ):
+    packages = _directories(table.get("packages", []))
+    if packages is None:
         raise ConfigurationError(
             f'{where}: packages must be a list of directories, e.g. packages = ["src/acme"]'
         )
@@ -82,6 +82,15 @@ def _parse(pyproject: Path, table: object) -> ProjectTable:
         tuple(directory / package for package in packages),
         _relative_to(directory, repository) if repository else None,
     )
+
+
+def _directories(value: object) -> list[str] | None:
+    """`value` if it is a list of non-empty strings, else None."""
+    if not isinstance(value, list):
+        return None
+    items = cast("list[object]", value)
+    directories = [item for item in items if isinstance(item, str) and item]
+    return directories if len(directories) == len(items) else None
 
 
 def _relative_to(directory: Path, repository: str) -> str:

@@ -16,6 +16,12 @@ PAGE_MAX_AGE_SECONDS = 60
 PAGE_CACHE_CONTROL = f"public, max-age={PAGE_MAX_AGE_SECONDS}"
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
+# A release's files, which never change once published (the bucket policy refuses to
+# overwrite them), and the yank marker beside them: all a deployer may delete.
+DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip")
+METADATA_SUFFIX = ".metadata"  # PEP 658: the wheel's METADATA beside it
+YANK_SUFFIX = ".yank"  # its body is the yank reason, so yanks survive reindex
+
 # The deployer's credentials and the repository's coordinates, as GitHub Actions secrets
 # (set by components/deployer.py) and as the variables `invoke publish` reads.
 BUCKET_VARIABLE = "AWS_PYPI_BUCKET"
@@ -41,6 +47,11 @@ DEPLOYMENT_USER_OUTPUT = "deploymentUserName"
 PUBLISH_ROLE_ARN_OUTPUT = "publishRoleArn"
 ACCESS_KEY_ID_OUTPUT = "accessKeyId"
 SECRET_ACCESS_KEY_OUTPUT = "accessKeySecret"
+# Without githubRepository: the `gh secret set` commands; `invoke rotate-keys` points at it.
+GITHUB_SECRETS_BY_HAND_OUTPUT = "githubSecretsByHand"
+
+# The stack setting whose change replaces the deployer's key (`invoke rotate-keys` sets it).
+KEY_ROTATION_SETTING = "keyRotation"
 
 
 def s3_index_url(bucket: str, region: str) -> str:

@@ -13,7 +13,19 @@ import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
+from private_pypi.contract import (
+    BUCKET_NAME_OUTPUT,
+    DEPLOYMENT_USER_OUTPUT,
+    DISTRIBUTION_ID_OUTPUT,
+    DISTRIBUTION_ID_VARIABLE,
+    KEY_ROTATION_SETTING,
+    PUBLISH_ROLE_ARN_OUTPUT,
+    REGION_OUTPUT,
+    ROLE_ARN_VARIABLE,
+    SEED_BUCKET_VARIABLE,
+)
 from private_pypi.errors import PrivatePypiError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -22,13 +34,13 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # distribution the publish task invalidates. Never the access key: the secret stays in Pulumi.
 # With publishWith oidc there is no deployer user, only the role CI assumes.
 REQUIRED_EXPORTS = {
-    "S3_PYPI_BUCKET": "bucketName",
-    "AWS_REGION": "region",
+    SEED_BUCKET_VARIABLE: BUCKET_NAME_OUTPUT,
+    "AWS_REGION": REGION_OUTPUT,
 }
 OPTIONAL_EXPORTS = {
-    "DEPLOYMENT_USER": "deploymentUserName",
-    "AWS_PYPI_ROLE_ARN": "publishRoleArn",
-    "AWS_PYPI_DISTRIBUTION_ID": "distributionId",
+    "DEPLOYMENT_USER": DEPLOYMENT_USER_OUTPUT,
+    ROLE_ARN_VARIABLE: PUBLISH_ROLE_ARN_OUTPUT,
+    DISTRIBUTION_ID_VARIABLE: DISTRIBUTION_ID_OUTPUT,
 }
 
 
@@ -50,7 +62,8 @@ def stack_outputs(stack: str | None = None, project_dir: Path = PROJECT_DIR) -> 
             f"{_describe(stack)} has no outputs: deploy it first with `pulumi up`"
             f"{f' --stack {stack}' if stack else ''}"
         )
-    return outputs
+    # A JSON object's keys are strings.
+    return cast("dict[str, object]", outputs)
 
 
 def config_exports(outputs: Mapping[str, object]) -> str:
@@ -80,7 +93,7 @@ def rotate_keys(
     key, updates the GitHub secrets, then deletes the old key.
     """
     token = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _pulumi(["config", "set", "keyRotation", token], stack, project_dir)
+    _pulumi(["config", "set", KEY_ROTATION_SETTING, token], stack, project_dir)
     _pulumi(["up", "--yes"], stack, project_dir, show_output=True)
     return token
 

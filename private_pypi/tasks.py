@@ -13,18 +13,25 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task
-from invoke.tasks import task as invoke_task
 
 from . import releases
 from .building import SourceRelease, build_packages
 from .cdn import invalidate
 from .configuration import Packages, find_table, packages_to_build, repository_to_use
 from .console import human_size, progress_bar
+from .contract import (
+    BUCKET_VARIABLE,
+    DISTRIBUTION_ID_VARIABLE,
+    INDEX_PREFIX,
+    SEED_BUCKET_VARIABLE,
+    cdn_index_url,
+    s3_index_url,
+)
 from .distributions import find_distributions
 from .errors import PrivatePypiError
 from .index import Index
@@ -34,6 +41,8 @@ from .reindex import Reindexer
 from .storage import LocalStorage, Storage, open_storage
 
 TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
+Arguments = ParamSpec("Arguments")
+Result = TypeVar("Result")
 
 # One table of short flags for every task, so that a short flag means the same everywhere.
 SHORT_FLAGS = {
@@ -47,7 +56,7 @@ SHORT_FLAGS = {
 }
 
 
-class ConsistentTask(Task[Any]):
+class ConsistentTask(Task[TaskBody]):
     """A task whose options take their short flags from SHORT_FLAGS, and only from it."""
 
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
@@ -60,20 +69,34 @@ class ConsistentTask(Task[Any]):
         return opts
 
 
-task = functools.partial(invoke_task, klass=ConsistentTask)
+def task(
+    *,
+    help: dict[str, str] | None = None,
+    positional: list[str] | None = None,
+    iterable: list[str] | None = None,
+) -> Callable[[TaskBody], ConsistentTask[TaskBody]]:
+    """invoke's `@task(...)`, typed (invoke's is not), making a ConsistentTask.
+
+    Every task of both commands is declared with it: `help` maps an option to its help,
+    `positional` and `iterable` name the arguments invoke treats so."""
+
+    def declare(body: TaskBody) -> ConsistentTask[TaskBody]:
+        return ConsistentTask(body, help=help, positional=positional, iterable=iterable)
+
+    return declare
 
 
-def reports_errors(function: TaskBody) -> TaskBody:
+def reports_errors(function: Callable[Arguments, Result]) -> Callable[Arguments, Result]:
     """Turn a user-fixable error into one line on stderr and exit code 1."""
 
     @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Arguments.args, **kwargs: Arguments.kwargs) -> Result:
         try:
             return function(*args, **kwargs)
         except PrivatePypiError as error:
             raise Exit(f"error: {error}", code=1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _open_index(repository: str | None) -> Index:
@@ -173,8 +196,9 @@ def build(
     iterable=["package"],
     help={
         "dist": "publish these files, or the files in this directory, and build nothing",
-        "repository": "s3://BUCKET, a directory or file:// URL; default: s3://$AWS_PYPI_BUCKET, "
-        "else s3://$S3_PYPI_BUCKET, else repository in [tool.private-pypi] of pyproject.toml",
+        "repository": "s3://BUCKET, a directory or file:// URL; default: "
+        f"s3://${BUCKET_VARIABLE}, else s3://${SEED_BUCKET_VARIABLE}, else repository in "
+        "[tool.private-pypi] of pyproject.toml",
         "dry-run": "check the files and the repository, and say what would be uploaded",
         "package": "build these package directories instead of the configured ones (repeatable)",
         "no-isolation": "build with the backend installed here (works offline)",
@@ -234,7 +258,7 @@ def publish(
 
 def _invalidate(pages: list[str]) -> None:
     """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
-    distribution_id = os.environ.get("AWS_PYPI_DISTRIBUTION_ID")
+    distribution_id = os.environ.get(DISTRIBUTION_ID_VARIABLE)
     if not distribution_id or not pages:
         return
     paths = invalidate(distribution_id, pages, os.environ)
@@ -362,8 +386,9 @@ def delete(
 
 @task(
     help={
-        "repository": "the index URL to read as pip does (https://BUCKET.s3.REGION.amazonaws.com"
-        "/simple/, https://CDN/simple/, file:///DIR/simple/), or s3://BUCKET or a directory, "
+        "repository": "the index URL to read as pip does "
+        f"({s3_index_url('BUCKET', 'REGION')}, {cdn_index_url('CDN')}, "
+        f"file:///DIR/{INDEX_PREFIX}), or s3://BUCKET or a directory, "
         "which are also listed to find what no page shows; default as for publish",
     }
 )

@@ -4,7 +4,7 @@ The function file is an ES module that imports `crypto` and `cloudfront`. In V8 
 which has no modules) the two import lines are replaced by tests/edge_standins.js, which
 defines objects of the same names with the runtime's documented interface. In Node the
 file runs as a real module: Node's own crypto and Buffer, and a `cloudfront` package whose
-`kvs()` is the stand-in's. The code is the one components/domain.py deploys.
+`kvs()` is the stand-in's. The code is the one components/cdn.py deploys.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from py_mini_racer import MiniRacer
 
-from components.domain import VIEWER_REQUEST_CODE, viewer_request_code
+from components.cdn import VIEWER_REQUEST_CODE, viewer_request_code
 
 STANDINS = (Path(__file__).parent / "edge_standins.js").read_text(encoding="utf-8")
 IMPORTS = "import crypto from 'crypto';\nimport cf from 'cloudfront';\n"

@@ -34,11 +34,15 @@ def run_program() -> Iterator[ProgramRunner]:
 
 
 @pytest.fixture
-def run_component() -> Iterator[Callable[[Callable[[], None]], Run]]:
-    """Declare one component (the callable builds it) and record its resources."""
+def run_component() -> Iterator[Callable[[Callable[[], object]], Run]]:
+    """Declare one component (the callable builds it) and record its resources; the
+    component itself is the run's `component`."""
 
-    def run(build: Callable[[], None]) -> Run:
-        return run_under_mocks(build, stack="staging", config={})
+    def run(build: Callable[[], object]) -> Run:
+        built = Run([])
+        return run_under_mocks(
+            lambda: setattr(built, "component", build()), stack="staging", config={}, into=built
+        )
 
     yield run
     pulumi.runtime.reset_options()

@@ -106,6 +106,7 @@ class CloudMocks(pulumi.runtime.Mocks):
 class Declared:
     """One resource as the program declared it: inputs, the mocked state, and its options."""
 
+    urn: str
     type: str
     name: str
     parent: str
@@ -133,6 +134,7 @@ class RecordingMonitor(MockMonitor):
             wire_inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
             self.declared.append(
                 Declared(
+                    urn=response.urn,
                     type=request.type,
                     name=request.name,
                     parent=request.parent,
@@ -204,6 +206,8 @@ class Run:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     required_versions: list[str] = field(default_factory=list)
+    # What the program returned: the component, when run_component declared one.
+    component: Any = None
 
     def of_type(self, type_: str) -> list[Declared]:
         return [resource for resource in self.declared if resource.type == type_]

@@ -6,21 +6,14 @@ import json
 
 import pytest
 
-from components import (
-    Deployer,
-    DeployerArgs,
-    Distribution,
-    PackageDomain,
-    PackageDomainArgs,
-    PackageRepository,
-    PackageRepositoryArgs,
-)
-from components.domain import VIEWER_REQUEST_CODE
+from components.cdn import VIEWER_REQUEST_CODE, PackageCdn, PackageCdnArgs
+from components.deployer import CdnRef, Deployer, DeployerArgs
 from components.policies import (
     cloudfront_bucket_policy,
     deployer_policy,
     public_index_bucket_policy,
 )
+from components.repository import PackageRepository, PackageRepositoryArgs
 from components.settings import (
     CustomDomain,
     GitHubRepository,
@@ -35,7 +28,11 @@ BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/EGIVEN"
 
 
-def assert_children_of(run: Run, component_type: str, name: str) -> None:
+def assert_children_of(
+    run: Run, component_type: str, name: str, of_types: set[str] | None = None
+) -> None:
+    """Everything the run declared is the component or its child, named after it; with
+    `of_types`, the children are of exactly those types."""
     (component,) = run.of_type(component_type)
     assert component.name == name
     children = [r for r in run.declared if r is not component]
@@ -43,6 +40,8 @@ def assert_children_of(run: Run, component_type: str, name: str) -> None:
     for child in children:
         assert child.parent.endswith(f"{component_type}::{name}"), child.name
         assert child.name.startswith(f"{name}-"), child.name
+    if of_types is not None:
+        assert {child.type for child in children} == of_types
 
 
 class TestPackageRepository:
@@ -114,49 +113,46 @@ class TestPackageRepository:
         assert bucket.protect is True and bucket.inputs["forceDestroy"] is True
 
 
-class TestPackageDomain:
-    TYPE = "private-pypi:index:PackageDomain"
+class TestPackageCdn:
+    TYPE = "private-pypi:index:PackageDomain"  # its token from before the rename, kept
     ORIGIN = f"{BUCKET}.s3.eu-west-1.amazonaws.com"
 
     def test_cloudfront_without_a_domain(self, run_component):
-        domains: list[PackageDomain] = []
         run = run_component(
-            lambda: domains.append(
-                PackageDomain("edge", PackageDomainArgs(bucket_regional_domain_name=self.ORIGIN))
-            )
+            lambda: PackageCdn("edge", PackageCdnArgs(bucket_regional_domain_name=self.ORIGIN))
         )
 
-        assert_children_of(run, self.TYPE, "edge")
-        assert run.types == {
+        cdn: PackageCdn = run.component
+        assert_children_of(
+            run,
             self.TYPE,
-            "aws:cloudfront/originAccessControl:OriginAccessControl",
-            "aws:cloudfront/function:Function",
-            "aws:cloudfront/distribution:Distribution",
-            "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-        }
+            "edge",
+            of_types={
+                "aws:cloudfront/originAccessControl:OriginAccessControl",
+                "aws:cloudfront/function:Function",
+                "aws:cloudfront/distribution:Distribution",
+                "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+            },
+        )
         access = run.one("aws:cloudfront/originAccessControl:OriginAccessControl").inputs
         assert access["originAccessControlOriginType"] == "s3"
         assert access["signingBehavior"] == "always"
         assert access["signingProtocol"] == "sigv4"
         function = run.one("aws:cloudfront/function:Function").inputs
         assert function["code"] == VIEWER_REQUEST_CODE.read_text()
-        assert resolve(domains[0].index_url)[0] == "https://d111111abcdef8.cloudfront.net/simple/"
-        assert domains[0].domain_url is None
+        assert resolve(cdn.index_url)[0] == "https://d111111abcdef8.cloudfront.net/simple/"
+        assert cdn.domain_url is None
 
     def test_custom_domain_in_a_given_zone(self, run_component):
-        domains: list[PackageDomain] = []
         domain = CustomDomain("pypi.acme.dev", hosted_zone_id="ZGIVEN", certificate_arn=None)
         run = run_component(
-            lambda: domains.append(
-                PackageDomain(
-                    "edge",
-                    PackageDomainArgs(
-                        bucket_regional_domain_name=self.ORIGIN, custom_domain=domain
-                    ),
-                )
+            lambda: PackageCdn(
+                "edge",
+                PackageCdnArgs(bucket_regional_domain_name=self.ORIGIN, custom_domain=domain),
             )
         )
 
+        cdn: PackageCdn = run.component
         assert_children_of(run, self.TYPE, "edge")
         records = {r.name: r.inputs for r in run.of_type("aws:route53/record:Record")}
         assert set(records) == {
@@ -168,9 +164,9 @@ class TestPackageDomain:
         validation_record = records["edge-certificate-validation-record"]
         assert validation_record["type"] == "CNAME"
         assert validation_record["records"] == ["_x2.acm-validations.aws."]
-        assert resolve(domains[0].index_url)[0] == "https://pypi.acme.dev/simple/"
-        assert domains[0].domain_url is not None
-        assert resolve(domains[0].domain_url)[0] == "https://pypi.acme.dev"
+        assert resolve(cdn.index_url)[0] == "https://pypi.acme.dev/simple/"
+        assert cdn.domain_url is not None
+        assert resolve(cdn.domain_url)[0] == "https://pypi.acme.dev"
 
 
 class TestDeployer:
@@ -192,17 +188,19 @@ class TestDeployer:
         return DeployerArgs(**{**defaults, **overrides})
 
     def test_a_user_with_the_publishing_policy_and_a_rotating_key(self, run_component):
-        deployers: list[Deployer] = []
-        run = run_component(lambda: deployers.append(Deployer("ci", self.args())))
+        run = run_component(lambda: Deployer("ci", self.args()))
 
-        assert_children_of(run, self.TYPE, "ci")
-        assert run.types == {
+        assert_children_of(
+            run,
             self.TYPE,
-            "aws:iam/user:User",
-            "aws:iam/userPolicy:UserPolicy",
-            "aws:iam/accessKey:AccessKey",
-            "pulumi-python:dynamic:Resource",
-        }
+            "ci",
+            of_types={
+                "aws:iam/user:User",
+                "aws:iam/userPolicy:UserPolicy",
+                "aws:iam/accessKey:AccessKey",
+                "pulumi-python:dynamic:Resource",
+            },
+        )
         assert run.one("aws:iam/user:User").inputs["name"] == "acme-pypi-deployer-test"
         policy = run.one("aws:iam/userPolicy:UserPolicy").inputs
         assert policy["user"] == "acme-pypi-deployer-test"
@@ -217,12 +215,11 @@ class TestDeployer:
         assert not run.one("aws:iam/user:User").import_id
 
     def test_the_secret_key_is_a_pulumi_secret(self, run_component):
-        deployers: list[Deployer] = []
-        run_component(lambda: deployers.append(Deployer("ci", self.args())))
+        deployer: Deployer = run_component(lambda: Deployer("ci", self.args())).component
 
-        assert resolve(deployers[0].secret_access_key) == (SECRET_ACCESS_KEY, True)
-        assert resolve(deployers[0].github_secrets["AWS_PYPI_SECRET_ACCESS_KEY"])[1] is True
-        instructions, secret = resolve(deployers[0].secrets_by_hand())
+        assert resolve(deployer.secret_access_key) == (SECRET_ACCESS_KEY, True)
+        assert resolve(deployer.github_secrets["AWS_PYPI_SECRET_ACCESS_KEY"])[1] is True
+        instructions, secret = resolve(deployer.secrets_by_hand())
         assert not secret and SECRET_ACCESS_KEY not in instructions
 
     def test_github_secrets_are_sent_as_secrets_with_the_new_key(self, run_component):
@@ -231,7 +228,7 @@ class TestDeployer:
                 "ci",
                 self.args(
                     github_repository=GitHubRepository("acme", "packages"),
-                    distribution=Distribution(id="EGIVEN", arn=DISTRIBUTION_ARN),
+                    cdn=CdnRef(id="EGIVEN", arn=DISTRIBUTION_ARN),
                 ),
             )
         )
@@ -268,17 +265,11 @@ class TestDeployer:
         assert secrets and all(secret.delete_before_replace for secret in secrets)
 
     def test_oidc_makes_a_role_for_one_repository_and_no_user_or_key(self, run_component):
-        deployers: list[Deployer] = []
         oidc = OidcPublishing(
             GitHubRepository("acme", "packages"), "acme-pypi-publisher-test", None, None
         )
         run = run_component(
-            lambda: deployers.append(
-                Deployer(
-                    "ci",
-                    self.args(oidc=oidc, github_repository=oidc.repository),
-                )
-            )
+            lambda: Deployer("ci", self.args(oidc=oidc, github_repository=oidc.repository))
         )
 
         assert_children_of(run, self.TYPE, "ci")

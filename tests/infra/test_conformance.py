@@ -525,13 +525,17 @@ def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
     )
     deployment.moto.gate.enforce(bucket, policy)
 
-    reindexed = run_task(
-        "reindex",
-        "--repository",
-        f"s3://{bucket}",
-        credentials=deployment.admin_credentials,
-        endpoint=deployment.moto.endpoint,
-    )
+    def on_the_bucket(task: str) -> subprocess.CompletedProcess:
+        """`invoke TASK --repository s3://BUCKET`, as the seed's owner."""
+        return run_task(
+            task,
+            "--repository",
+            f"s3://{bucket}",
+            credentials=deployment.admin_credentials,
+            endpoint=deployment.moto.endpoint,
+        )
+
+    reindexed = on_the_bucket("reindex")
 
     assert reindexed.returncode == 0, reindexed.stdout + reindexed.stderr
     after = {o["Key"]: o["ETag"] for o in admin.list_objects_v2(Bucket=bucket)["Contents"]}
@@ -555,13 +559,7 @@ def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
     # while it enforces IAM.
     deployment.moto.enforce_iam(False)
     try:
-        verified = run_task(
-            "verify",
-            "--repository",
-            f"s3://{bucket}",
-            credentials=deployment.admin_credentials,
-            endpoint=deployment.moto.endpoint,
-        )
+        verified = on_the_bucket("verify")
     finally:
         deployment.moto.enforce_iam(True)
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -11,10 +11,13 @@ from __future__ import annotations
 import pytest
 
 from components.policies import (
+    DELETABLE_SUFFIXES,
+    IMMUTABLE_SUFFIXES,
     cloudfront_bucket_policy,
     deployer_policy,
     public_index_bucket_policy,
 )
+from private_pypi import contract, layout
 
 from .policy_gate import S3Request, denied_by
 
@@ -184,3 +187,12 @@ def test_deployer_invalidates_only_its_distribution():
     assert actions(document["RefreshIndexPages"]) == {"cloudfront:CreateInvalidation"}
     assert document["RefreshIndexPages"]["Resource"] == DISTRIBUTION_ARN
     assert all(s["Resource"] != "*" for s in document.values())
+
+
+def test_the_policies_guard_the_suffixes_the_library_writes():
+    # layout.py keeps its own copies until it takes them from the contract.
+    assert layout.DISTRIBUTION_SUFFIXES == contract.DISTRIBUTION_SUFFIXES
+    assert layout.METADATA_SUFFIX == contract.METADATA_SUFFIX
+    assert layout.YANK_SUFFIX == contract.YANK_SUFFIX
+    assert set(IMMUTABLE_SUFFIXES) == {*layout.DISTRIBUTION_SUFFIXES, layout.METADATA_SUFFIX}
+    assert set(DELETABLE_SUFFIXES) == {*IMMUTABLE_SUFFIXES, layout.YANK_SUFFIX}

@@ -125,3 +125,22 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it():
         action, _, rest = use.partition("@")
         sha, _, comment = rest.partition(" # ")
         assert (sha, comment) == PINNED[action], use
+
+
+def test_how_it_is_built_lists_every_file_of_the_components():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = readme.split("## How it is built", 1)[1].split("```", 2)[1]
+    lines = tree.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("components/"))
+    listed = set()
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        listed.add(line.split()[0])
+
+    on_disk = {
+        str(path.relative_to(ROOT / "components"))
+        for path in (ROOT / "components").rglob("*")
+        if path.is_file() and path.suffix in {".py", ".js"} and path.name != "__init__.py"
+    }
+    assert listed == on_disk

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.domain import viewer_request_code
+from components.cdn import viewer_request_code
 from components.readers import IndexReaders, IndexReadersArgs, token_digest
 from components.settings import GitHubRepository, InvalidSetting, KeyRotation, Reader
 

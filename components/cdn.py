@@ -3,19 +3,23 @@
 Paths are the bucket's keys, as on the S3 REST endpoint: /simple/NAME/ serves simple/NAME/.
 The viewer-request function in edge/simple_index.js picks index.html or index.json by the
 Accept header; the rewritten URI is the cache key, so HTML and JSON never share an entry.
-Cache lifetimes come from the objects' Cache-Control (pages 60 s, files a year, immutable).
+Cache lifetimes come from the objects' Cache-Control, which the library sets
+(private_pypi.contract: PAGE_CACHE_CONTROL, FILE_CACHE_CONTROL); the cache policy honours it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.settings import CustomDomain
+from private_pypi.contract import cdn_index_url
 
 VIEWER_REQUEST_CODE = Path(__file__).parent / "edge" / "simple_index.js"
 # AWS-managed "Managed-CachingOptimized": honours the origin's Cache-Control, gzip and brotli.
@@ -50,26 +54,24 @@ def distribution_comment(domain_name: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class PackageDomainArgs:
+class PackageCdnArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     custom_domain: CustomDomain | None = None
     # Private reads when set: the KeyValueStore of reader token hashes the function checks.
     reader_store_arn: pulumi.Input[str] | None = None
 
 
-class PackageDomain(pulumi.ComponentResource):
+class PackageCdn(Component[PackageCdnArgs]):
+    """The CloudFront distribution that serves the index, on a custom domain or its own."""
+
+    # Its name before the rename, kept: the token is in the URN of every resource below.
+    TYPE = "private-pypi:index:PackageDomain"
     distribution: aws.cloudfront.Distribution
     index_url: pulumi.Output[str]
     domain_url: pulumi.Output[str] | None
 
-    def __init__(
-        self,
-        name: str,
-        args: PackageDomainArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("private-pypi:index:PackageDomain", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+    def declare(self, name: str, args: PackageCdnArgs) -> Mapping[str, Any]:
+        child = self.child_options
         domain = args.custom_domain
 
         zone_id = self._hosted_zone_id(domain) if domain else None
@@ -163,15 +165,12 @@ class PackageDomain(pulumi.ComponentResource):
         else:
             self.domain_url = None
         host = pulumi.Output.from_input(domain.name) if domain else self.distribution.domain_name
-        self.index_url = host.apply(lambda host: f"https://{host}/simple/")
-
-        self.register_outputs(
-            {
-                "distributionId": self.distribution.id,
-                "indexUrl": self.index_url,
-                "domainUrl": self.domain_url,
-            }
-        )
+        self.index_url = host.apply(cdn_index_url)
+        return {
+            "distributionId": self.distribution.id,
+            "indexUrl": self.index_url,
+            "domainUrl": self.domain_url,
+        }
 
     def _hosted_zone_id(self, domain: CustomDomain) -> pulumi.Input[str]:
         if domain.hosted_zone_id is not None:
@@ -189,7 +188,7 @@ class PackageDomain(pulumi.ComponentResource):
         """The certificate to serve: the one given, or a new one validated through Route 53."""
         if domain.certificate_arn is not None:
             return domain.certificate_arn
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_options
         certificate = aws.acm.Certificate(
             f"{name}-certificate",
             region=CERTIFICATE_REGION,
