@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from components.policies import deployer_policy, public_index_bucket_policy
+from tests.invoking import invoke
 from tests.motoserver import MotoServer
 
 from .policy_gate import BucketPolicyGate
@@ -191,23 +192,10 @@ def clean_environment() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def published(deployment: Deployment, wheel: Path) -> Deployment:
     """`invoke publish` as CI runs it, with the deployer's key and nothing else."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "invoke", "publish"),
-            *("--dist", str(wheel.parent), "--repository", f"s3://{deployment.bucket}"),
-        ],
-        cwd=ROOT,
-        env={
-            **clean_environment(),
-            "AWS_ENDPOINT_URL": deployment.moto.endpoint,
-            "AWS_PYPI_ACCESS_KEY_ID": deployment.credentials["aws_access_key_id"],
-            "AWS_PYPI_SECRET_ACCESS_KEY": deployment.credentials["aws_secret_access_key"],
-            "AWS_PYPI_REGION": REGION,
-        },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_task(
+        *("publish", "--dist", str(wheel.parent), "--repository", f"s3://{deployment.bucket}"),
+        credentials=deployment.credentials,
+        endpoint=deployment.moto.endpoint,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return deployment
@@ -435,11 +423,9 @@ def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "publish", "--dist", str(wheel.parent)],
-        cwd=ROOT,
+    result = invoke(
+        *("publish", "--dist", str(wheel.parent)),
         env={
-            **clean_environment(),
             **role_environment,
             "AWS_ENDPOINT_URL": deployment.moto.endpoint,
             "AWS_PYPI_BUCKET": bucket,
@@ -448,10 +434,6 @@ def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
             "AWS_PYPI_ACCESS_KEY_ID": "",
             "AWS_PYPI_SECRET_ACCESS_KEY": "",
         },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -469,20 +451,15 @@ def seed_page(files: list[str]) -> bytes:
 
 
 def run_task(*args: str, credentials: dict[str, str], endpoint: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
+    """`invoke ARGS` with these keys as the AWS_PYPI_* secrets, and nothing else of AWS."""
+    return invoke(
+        *args,
         env={
-            **clean_environment(),
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_PYPI_ACCESS_KEY_ID": credentials["aws_access_key_id"],
             "AWS_PYPI_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
             "AWS_PYPI_REGION": REGION,
         },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
 
 
