@@ -27,8 +27,7 @@ from private_pypi.pages import (
     render_root_json,
 )
 from private_pypi.storage.base import SHA256_METADATA
-
-from .server import ObjectToLoad
+from tests.motoserver import ObjectToLoad
 
 # Every pre-filled file claims this upload time, so pages are the same on every run.
 PREFILL_TIME = datetime(2024, 1, 1, tzinfo=UTC)

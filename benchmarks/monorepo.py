@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.motoserver import MotoServer
+
 from .measure import run_process
 from .one_release import BenchmarkError
-from .server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where `invoke publish` puts what it builds.
@@ -111,7 +112,7 @@ def _publish_sequentially(
     server: MotoServer, sources: list[Path], output: Path, bucket: str, env: dict[str, str]
 ) -> float:
     started = time.perf_counter()
-    client = server.s3()
+    client = server.client()
     for source in sources:
         built = output / source.name
         command = [

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from private_pypi import layout
+from tests.motoserver import MotoServer
 
 from .measure import run_process
 from .one_release import BenchmarkError
-from .server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITES = ("PutObject", "DeleteObject", "DeleteObjects", "CopyObject")
@@ -85,7 +85,7 @@ def _reindex(server: MotoServer, bucket: str) -> ReindexRun:
 
 def _delete_pages(server: MotoServer, bucket: str) -> int:
     """Delete every page, keeping files and metadata files; return how many objects remain."""
-    client = server.s3()
+    client = server.client()
     pages, kept = [], 0
     for listing in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in listing.get("Contents", []):

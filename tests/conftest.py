@@ -6,26 +6,21 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from private_pypi.building import build_packages
 from private_pypi.index import Index
-from private_pypi.storage import LocalStorage, S3Settings, S3Storage
-from tests.motoserver import MotoServer
+from private_pypi.storage import LocalStorage, S3Storage
+from tests.motoserver import REGION, MotoServer, admin_client, bucket_storage
 
 ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = MotoServer()
-    server.start()
-    yield server.endpoint
-    server.stop()
+    with MotoServer() as server:
+        yield server.endpoint
 
 
 def public_read_policy(bucket: str) -> str:
@@ -42,17 +37,6 @@ def public_read_policy(bucket: str) -> str:
                 }
             ],
         }
-    )
-
-
-def admin_client(moto_endpoint: str) -> Any:
-    """An S3 client with the account's own credentials, as an administrator has."""
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
     )
 
 
@@ -81,19 +65,6 @@ def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
         "AWS_PYPI_ACCESS_KEY_ID": "testing",
         "AWS_PYPI_SECRET_ACCESS_KEY": "testing",
     }
-
-
-def bucket_storage(moto_endpoint: str, bucket: str) -> S3Storage:
-    """The bucket as publish opens it, with the account's credentials."""
-    return S3Storage(
-        S3Settings(
-            bucket=bucket,
-            region=REGION,
-            access_key_id="testing",
-            secret_access_key="testing",
-            endpoint_url=moto_endpoint,
-        )
-    )
 
 
 @pytest.fixture

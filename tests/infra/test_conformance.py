@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -42,27 +41,21 @@ ADMIN = {"aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
 
 @dataclass(frozen=True)
 class Moto:
-    endpoint: str
+    """The server, and the gate in front of it that evaluates the conditional Denys."""
+
+    server: MotoServer
     gate: BucketPolicyGate
 
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
     def client(self, service: str, **credentials: str):
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            config=Config(retries={"max_attempts": 1}),
-            **(credentials or ADMIN),
-        )
+        config = Config(retries={"max_attempts": 1})
+        return self.server.client(service, config=config, **(credentials or ADMIN))
 
     def enforce_iam(self, enforced: bool) -> None:
-        request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/reset-auth",
-            data=b"0" if enforced else b"inf",
-            headers={"Content-Type": "text/plain"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request) as response:
-            assert response.status == 200
+        self.server.enforce_iam(enforced)
 
 
 @dataclass(frozen=True)
@@ -92,14 +85,12 @@ class Deployment:
 @pytest.fixture(scope="module")
 def moto() -> Iterator[Moto]:
     gates: list[BucketPolicyGate] = []
-    server = MotoServer(wrap=lambda app: gates.append(BucketPolicyGate(app)) or gates[0])
-    server.start()
-    moto = Moto(server.endpoint, gates[0])
-    try:
-        yield moto
-    finally:
-        moto.enforce_iam(False)
-        server.stop()
+    with MotoServer(wrap=lambda app: gates.append(BucketPolicyGate(app)) or gates[0]) as server:
+        moto = Moto(server, gates[0])
+        try:
+            yield moto
+        finally:
+            moto.enforce_iam(False)
 
 
 @pytest.fixture(scope="module")
