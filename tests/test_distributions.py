@@ -23,7 +23,7 @@ from private_pypi.distributions import (
     parse_filename,
 )
 from private_pypi.errors import InvalidDistribution
-from tests.hostile_corpus import (
+from tests.factory import (
     core_metadata,
     sdist_entries,
     tar_file,
