@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from private_pypi.building import build_packages
 from private_pypi.index import Index
 from private_pypi.storage import LocalStorage, S3Storage
-from tests.motoserver import REGION, MotoServer, admin_client, bucket_storage
+from tests.motoserver import REGION, MotoServer, admin_client, applicable_policy, bucket_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,20 +23,17 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def public_read_policy(bucket: str) -> str:
-    """Anonymous reads of simple/*, as the infrastructure's S3-only mode grants."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/simple/*",
-                }
-            ],
-        }
-    )
+    """The bucket policy of the infrastructure's S3-only mode, as far as moto can apply it.
+
+    That is its unconditional statement, anonymous GetObject of simple/*; its conditional
+    ones, the listing of simple/ and the write guards, are enforced by the conformance
+    test (tests/infra/test_conformance.py), through the policy gate.
+    """
+    # Imported here: the components package imports the Pulumi SDKs, ~2 s, which only
+    # the tests that make a public bucket need.
+    from components.policies import public_index_bucket_policy
+
+    return applicable_policy(public_index_bucket_policy(f"arn:aws:s3:::{bucket}"))
 
 
 def new_bucket(moto_endpoint: str, *, public: bool = True, prefix: str = "pypi") -> str:

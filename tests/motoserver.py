@@ -198,6 +198,16 @@ def _route_without_listing() -> None:
     backends.list_of_moto_modules = lambda: modules
 
 
+def applicable_policy(policy: dict[str, Any]) -> str:
+    """A bucket policy as moto can apply it: its statements without a Condition.
+
+    moto takes a statement's Condition as unmet and denies what the statement covers (a
+    Deny of plain HTTP would deny everything), so the conditional ones must be left out;
+    tests/infra/policy_gate.py evaluates the conditional Denys in front of moto."""
+    unconditional = [s for s in policy["Statement"] if "Condition" not in s]
+    return json.dumps({**policy, "Statement": unconditional})
+
+
 def admin_client(endpoint: str, service: str = "s3", **options: Any) -> Any:
     """A client of `service` at `endpoint`, with the account's own credentials unless
     `options` gives others (and any other boto3.client option, such as config)."""
