@@ -21,10 +21,9 @@ from pathlib import Path
 
 from tests.motoserver import MotoServer
 
-from .measure import run_process
+from .measure import ROOT, run_invoke, run_process
 from .one_release import BenchmarkError
 
-ROOT = Path(__file__).resolve().parent.parent
 # Where `invoke publish` puts what it builds.
 PUBLISH_OUTPUT = ROOT / "dist"
 SOURCE_DATE_EPOCH = "1700000000"
@@ -93,19 +92,8 @@ def run(server: MotoServer, packages: int, runs: int) -> Monorepo:
 
 def _publish_ours(sources: list[Path], bucket: str, env: dict[str, str]) -> float:
     packages = [argument for source in sources for argument in ("--package", str(source))]
-    command = [
-        sys.executable,
-        "-m",
-        "invoke",
-        "--search-root",
-        str(ROOT),
-        "publish",
-        *packages,
-        "--no-isolation",
-        "--repository",
-        f"s3://{bucket}",
-    ]
-    return run_process(command, env=env, cwd=ROOT).seconds
+    repository = ("--repository", f"s3://{bucket}")
+    return run_invoke("publish", *packages, "--no-isolation", *repository, env=env).seconds
 
 
 def _publish_sequentially(

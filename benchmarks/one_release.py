@@ -8,7 +8,6 @@ too, from one more publish in this process, to check the server's counter agains
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -22,10 +21,8 @@ from private_pypi.publish import Publisher, inspect_all
 from tests.motoserver import MotoServer
 
 from . import corpus
-from .measure import run_process
+from .measure import run_invoke
 from .s3pypi import S3PyPI, create_lock_table
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchmarkError(RuntimeError):
@@ -76,19 +73,8 @@ def run(server: MotoServer, projects: int, runs: int, s3pypi: S3PyPI | None) -> 
                 artifact.write(directory) for artifact in corpus.release(target, f"1.{number}")
             ]
             server.reset()
-            publish = [
-                sys.executable,
-                "-m",
-                "invoke",
-                "--search-root",
-                str(ROOT),
-                "publish",
-                "--dist",
-                str(directory),
-                "--repository",
-                f"s3://{ours_bucket}",
-            ]
-            ours.seconds.append(run_process(publish, env=env, cwd=ROOT).seconds)
+            publish = ("publish", "--dist", str(directory), "--repository", f"s3://{ours_bucket}")
+            ours.seconds.append(run_invoke(*publish, env=env).seconds)
             ours.requests.append(server.counts(reset=True))
             if s3pypi and theirs_bucket:
                 theirs.seconds.append(s3pypi.upload(files, theirs_bucket, env).seconds)

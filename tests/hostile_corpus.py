@@ -64,7 +64,18 @@ def _tar_blocks(entries: list[TarEntry]) -> bytes:
     )
 
 
-def _wheel(directory: Path, name: str, members: dict[str, bytes]) -> Path:
+def _wheel(
+    directory: Path,
+    name: str,
+    members: dict[str, bytes] | None = None,
+    *,
+    without: str = "",
+    adding: dict[str, bytes] | None = None,
+) -> Path:
+    """`name` 1.0's wheel of these members (else the valid ones), less the .dist-info file
+    `without`, with the members `adding` (new, or in place of the valid ones)."""
+    members = {**(wheel_members(name) if members is None else members), **(adding or {})}
+    members.pop(f"{name}-1.0.dist-info/{without}", None)
     return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
 
 
@@ -192,9 +203,8 @@ def _gzip_trailing_garbage(directory: Path, name: str) -> Path:
 
 @_case("zip-bomb-ratio", "over the 100:1 compression ratio limit")
 def _zip_bomb_ratio(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    members[f"{name}/zeros.bin"] = bytes(12 * MiB)  # just over the 10 MiB the ratio applies from
-    return _wheel(directory, name, members)
+    # Just over the 10 MiB the ratio applies from.
+    return _wheel(directory, name, adding={f"{name}/zeros.bin": bytes(12 * MiB)})
 
 
 @_case("zip-bomb-declared-size", "over the 4 GiB limit: refusing a possible zip bomb")
@@ -253,14 +263,12 @@ def _metadata_over_size_cap(directory: Path, name: str) -> Path:
 
 @_case("zip-dotdot-path", "archive member '../../evil.py' has '..' in its path")
 def _zip_dotdot_path(directory: Path, name: str) -> Path:
-    members = {**wheel_members(name), "../../evil.py": b"import os\n"}
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, adding={"../../evil.py": b"import os\n"})
 
 
 @_case("zip-absolute-path", "archive member '/etc/cron.d/evil' has an absolute path")
 def _zip_absolute_path(directory: Path, name: str) -> Path:
-    members = {**wheel_members(name), "/etc/cron.d/evil": b"* * * * * root true\n"}
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, adding={"/etc/cron.d/evil": b"* * * * * root true\n"})
 
 
 @_case("zip-symlink", "is a symbolic link; a distribution may contain only regular files")
@@ -339,9 +347,7 @@ def _over_long_name(directory: Path, name: str) -> Path:
 
 @_case("wheel-without-metadata", "missing wheel_without_metadata-1.0.dist-info/METADATA")
 def _wheel_without_metadata(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/METADATA"]
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, without="METADATA")
 
 
 @_case("sdist-without-pkg-info", "missing sdist_without_pkg_info-1.0/PKG-INFO")
@@ -352,8 +358,7 @@ def _sdist_without_pkg_info(directory: Path, name: str) -> Path:
 
 @_case("two-dist-info-directories", "2 .dist-info directories")
 def _two_dist_info_directories(directory: Path, name: str) -> Path:
-    members = {**wheel_members("other"), **wheel_members(name)}
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, adding=wheel_members("other"))
 
 
 @_case("dist-info-mismatch", ".dist-info directory 'other-1.0.dist-info' does not match")
@@ -473,31 +478,24 @@ def _hash_in_build_tag(directory: Path, name: str) -> Path:
 
 @_case("wheel-without-record", "missing wheel_without_record-1.0.dist-info/RECORD")
 def _wheel_without_record(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/RECORD"]
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, without="RECORD")
 
 
 @_case("wheel-without-wheel-file", "missing wheel_without_wheel_file-1.0.dist-info/WHEEL")
 def _wheel_without_wheel_file(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/WHEEL"]
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, without="WHEEL")
 
 
 @_case("unsupported-wheel-version", "unsupported Wheel-Version '9.0'")
 def _unsupported_wheel_version(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    members[f"{name}-1.0.dist-info/WHEEL"] = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
-    return _wheel(directory, name, members)
+    wheel_file = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
+    return _wheel(directory, name, adding={f"{name}-1.0.dist-info/WHEEL": wheel_file})
 
 
 @_case("backslash-metadata-twin", "has '\\' in its name; archives use '/'")
 def _backslash_metadata_twin(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
     other = core_metadata(name, "1.0", "Requires-Dist: evil")
-    members[f"{name}-1.0.dist-info\\METADATA"] = other
-    return _wheel(directory, name, members)
+    return _wheel(directory, name, adding={f"{name}-1.0.dist-info\\METADATA": other})
 
 
 @_case("metadata-header-flood", "bytes of headers, over the 1 MiB limit")
