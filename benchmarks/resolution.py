@@ -189,18 +189,8 @@ def run(length: int) -> list[Resolution]:
 
 def _pip(python: Path, url: str) -> set[str]:
     command = [
-        str(python),
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--report",
-        "-",
-        "--quiet",
-        "--no-cache-dir",
-        "--index-url",
-        url,
-        "chain-0",
+        *(str(python), "-m", "pip", "install", "--dry-run", "--report", "-", "--quiet"),
+        *("--no-cache-dir", "--index-url", url, "chain-0"),
     ]
     output = _run(command)
     report = json.loads(output)
@@ -209,19 +199,8 @@ def _pip(python: Path, url: str) -> set[str]:
 
 def _uv(uv: Path, url: str) -> set[str]:
     command = [
-        str(uv),
-        "pip",
-        "compile",
-        "-",
-        "--no-config",
-        "--no-cache",
-        "--quiet",
-        "--python",
-        sys.executable,
-        "--index-url",
-        url,
-        "--no-header",
-        "--no-annotate",
+        *(str(uv), "pip", "compile", "-", "--no-config", "--no-cache", "--quiet"),
+        *("--python", sys.executable, "--index-url", url, "--no-header", "--no-annotate"),
     ]
     output = _run(command, stdin="chain-0\n")
     return {line.split("==")[0] for line in output.splitlines() if "==" in line}
