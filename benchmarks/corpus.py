@@ -1,16 +1,11 @@
-"""What the benchmarks publish: small valid distributions, made in memory, and the
-repositories they pre-fill, each in its tool's own layout and page format."""
+"""What the benchmarks publish: small valid distributions, made in memory by the tests'
+factory, and the repositories they pre-fill, each in its tool's own layout and page format."""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import tarfile
-import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from textwrap import indent
 from urllib.parse import quote
 
@@ -27,8 +22,8 @@ from private_pypi.pages import (
     render_root_json,
 )
 from private_pypi.storage.base import SHA256_METADATA
-
-from .server import ObjectToLoad
+from tests.factory import DistributionFile, sdist_file, wheel_file
+from tests.motoserver import ObjectToLoad
 
 # Every pre-filled file claims this upload time, so pages are the same on every run.
 PREFILL_TIME = datetime(2024, 1, 1, tzinfo=UTC)
@@ -37,83 +32,21 @@ PREFILL_RELEASES = (("0.1", True), ("0.2", True), ("0.3", False))
 FILES_PER_PROJECT = sum(2 if sdist else 1 for _, sdist in PREFILL_RELEASES)
 
 
-@dataclass(frozen=True)
-class Artifact:
-    """A distribution file, in memory."""
-
-    filename: str
-    body: bytes
-    version: str
-    metadata: bytes | None  # a wheel's METADATA; None for an sdist
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
-
-    def write(self, directory: Path) -> Path:
-        path = directory / self.filename
-        path.write_bytes(self.body)
-        return path
-
-
 def project_name(number: int) -> NormalizedName:
     return canonicalize_name(f"bench-{number:05d}")
 
 
-def core_metadata(name: str, version: str, requires: Iterable[str] = ()) -> bytes:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
-    return ("\n".join(lines) + "\n\n").encode()
-
-
-def wheel(
-    name: str, version: str, *, requires: Iterable[str] = (), payload: bytes = b""
-) -> Artifact:
-    """A pure-Python wheel; `payload` is stored uncompressed, so it costs its size to fetch."""
-    module = name.replace("-", "_")
-    dist_info = f"{module}-{version}.dist-info"
-    metadata = core_metadata(name, version, requires)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{module}/__init__.py", f"VERSION = {version!r}\n")
-        if payload:
-            archive.writestr(f"{module}/payload.bin", payload, zipfile.ZIP_STORED)
-        archive.writestr(f"{dist_info}/METADATA", metadata)
-        archive.writestr(
-            f"{dist_info}/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: benchmarks\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        archive.writestr(f"{dist_info}/RECORD", "")
-    filename = f"{module}-{version}-py3-none-any.whl"
-    return Artifact(filename, buffer.getvalue(), version, metadata)
-
-
-def sdist(name: str, version: str) -> Artifact:
-    base = f"{name.replace('-', '_')}-{version}"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
-        members = (
-            ("PKG-INFO", core_metadata(name, version)),
-            ("pyproject.toml", f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode()),
-        )
-        for member, data in members:
-            info = tarfile.TarInfo(f"{base}/{member}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return Artifact(f"{base}.tar.gz", buffer.getvalue(), version, None)
-
-
-def release(name: str, version: str) -> list[Artifact]:
+def release(name: str, version: str) -> list[DistributionFile]:
     """A wheel and an sdist: what one `publish` of a release sends."""
-    return [wheel(name, version), sdist(name, version)]
+    return [wheel_file(name, version), sdist_file(name, version)]
 
 
-def project_artifacts(name: str) -> list[Artifact]:
+def project_artifacts(name: str) -> list[DistributionFile]:
     artifacts = []
     for version, has_sdist in PREFILL_RELEASES:
-        artifacts.append(wheel(name, version))
+        artifacts.append(wheel_file(name, version))
         if has_sdist:
-            artifacts.append(sdist(name, version))
+            artifacts.append(sdist_file(name, version))
     return artifacts
 
 
@@ -125,7 +58,7 @@ def etag(body: bytes) -> str:
     return hashlib.md5(body, usedforsecurity=False).hexdigest()
 
 
-def file_entry(artifact: Artifact) -> FileEntry:
+def file_entry(artifact: DistributionFile) -> FileEntry:
     metadata = artifact.metadata
     return FileEntry(
         filename=artifact.filename,
@@ -145,7 +78,7 @@ def _page(bucket: str, key: str, body: bytes, kind: str) -> ObjectToLoad:
 
 
 def ours_project(
-    bucket: str, name: NormalizedName, artifacts: list[Artifact]
+    bucket: str, name: NormalizedName, artifacts: list[DistributionFile]
 ) -> list[ObjectToLoad]:
     """A project as `invoke publish` leaves it: files, metadata files, JSON and HTML pages."""
     objects: list[ObjectToLoad] = []
@@ -206,7 +139,7 @@ def s3pypi_html(links: dict[str, str | None]) -> bytes:
 
 
 def s3pypi_project(
-    bucket: str, name: NormalizedName, artifacts: list[Artifact]
+    bucket: str, name: NormalizedName, artifacts: list[DistributionFile]
 ) -> list[ObjectToLoad]:
     headers = {"Content-Type": "application/x-gzip"}
     objects: list[ObjectToLoad] = [

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class CommandFailed(RuntimeError):
@@ -48,6 +51,12 @@ def run_process(
         max_rss_bytes=usage.ru_maxrss * 1024,  # Linux counts it in KiB
         output=output,
     )
+
+
+def run_invoke(*args: str, env: dict[str, str]) -> ProcessRun:
+    """`invoke ARGS` in this checkout, as a user runs it: a command of its own."""
+    command = [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args]
+    return run_process(command, env=env, cwd=ROOT)
 
 
 def middle(values: Sequence[float]) -> float:

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .measure import run_process
-from .one_release import BenchmarkError
-from .server import MotoServer
+from tests.motoserver import MotoServer
 
-ROOT = Path(__file__).resolve().parent.parent
+from .measure import ROOT, run_invoke, run_process
+from .one_release import BenchmarkError
+
 # Where `invoke publish` puts what it builds.
 PUBLISH_OUTPUT = ROOT / "dist"
 SOURCE_DATE_EPOCH = "1700000000"
@@ -92,26 +92,15 @@ def run(server: MotoServer, packages: int, runs: int) -> Monorepo:
 
 def _publish_ours(sources: list[Path], bucket: str, env: dict[str, str]) -> float:
     packages = [argument for source in sources for argument in ("--package", str(source))]
-    command = [
-        sys.executable,
-        "-m",
-        "invoke",
-        "--search-root",
-        str(ROOT),
-        "publish",
-        *packages,
-        "--no-isolation",
-        "--repository",
-        f"s3://{bucket}",
-    ]
-    return run_process(command, env=env, cwd=ROOT).seconds
+    repository = ("--repository", f"s3://{bucket}")
+    return run_invoke("publish", *packages, "--no-isolation", *repository, env=env).seconds
 
 
 def _publish_sequentially(
     server: MotoServer, sources: list[Path], output: Path, bucket: str, env: dict[str, str]
 ) -> float:
     started = time.perf_counter()
-    client = server.s3()
+    client = server.client()
     for source in sources:
         built = output / source.name
         command = [

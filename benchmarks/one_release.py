@@ -8,7 +8,6 @@ too, from one more publish in this process, to check the server's counter agains
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -19,14 +18,11 @@ from packaging.utils import NormalizedName
 
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
-from private_pypi.storage import S3Settings, S3Storage
+from tests.motoserver import MotoServer
 
 from . import corpus
-from .measure import run_process
+from .measure import run_invoke
 from .s3pypi import S3PyPI, create_lock_table
-from .server import REGION, MotoServer
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchmarkError(RuntimeError):
@@ -77,19 +73,8 @@ def run(server: MotoServer, projects: int, runs: int, s3pypi: S3PyPI | None) -> 
                 artifact.write(directory) for artifact in corpus.release(target, f"1.{number}")
             ]
             server.reset()
-            publish = [
-                sys.executable,
-                "-m",
-                "invoke",
-                "--search-root",
-                str(ROOT),
-                "publish",
-                "--dist",
-                str(directory),
-                "--repository",
-                f"s3://{ours_bucket}",
-            ]
-            ours.seconds.append(run_process(publish, env=env, cwd=ROOT).seconds)
+            publish = ("publish", "--dist", str(directory), "--repository", f"s3://{ours_bucket}")
+            ours.seconds.append(run_invoke(*publish, env=env).seconds)
             ours.requests.append(server.counts(reset=True))
             if s3pypi and theirs_bucket:
                 theirs.seconds.append(s3pypi.upload(files, theirs_bucket, env).seconds)
@@ -111,22 +96,10 @@ def run(server: MotoServer, projects: int, runs: int, s3pypi: S3PyPI | None) -> 
     )
 
 
-def open_storage(server: MotoServer, bucket: str) -> S3Storage:
-    return S3Storage(
-        S3Settings(
-            bucket=bucket,
-            region=REGION,
-            access_key_id="testing",
-            secret_access_key="testing",
-            endpoint_url=server.endpoint,
-        )
-    )
-
-
 def _observed_publish(
     server: MotoServer, bucket: str, target: NormalizedName, scratch: Path
 ) -> tuple[Counter[str], Counter[str]]:
-    storage = open_storage(server, bucket)
+    storage = server.storage(bucket)
     observed: Counter[str] = Counter()
     storage.observe_requests(lambda operation: observed.update([operation]))
     directory = scratch / "observed"
@@ -139,7 +112,7 @@ def _observed_publish(
 
 
 def _check_ours(server: MotoServer, bucket: str, target: NormalizedName, expected: int) -> None:
-    page = Index(open_storage(server, bucket)).project(target)
+    page = Index(server.storage(bucket)).project(target)
     indexed = len(page.files) if page else 0
     if indexed != expected:
         raise BenchmarkError(f"s3://{bucket}: {target} lists {indexed} files, not {expected}")
@@ -148,7 +121,7 @@ def _check_ours(server: MotoServer, bucket: str, target: NormalizedName, expecte
 def _check_s3pypi(
     server: MotoServer, bucket: str, target: NormalizedName, projects: int, expected: int
 ) -> None:
-    client = server.s3()
+    client = server.client()
     page = client.get_object(Bucket=bucket, Key=f"{target}/")["Body"].read().decode()
     root = client.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
     if page.count("<a ") != expected or root.count("<a ") != projects:

@@ -11,18 +11,15 @@ server's CPU seconds for each run are recorded beside it.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from private_pypi import layout
+from tests.motoserver import MotoServer
 
-from .measure import run_process
+from .measure import run_invoke
 from .one_release import BenchmarkError
-from .server import MotoServer
 
-ROOT = Path(__file__).resolve().parent.parent
 WRITES = ("PutObject", "DeleteObject", "DeleteObjects", "CopyObject")
 
 
@@ -61,19 +58,9 @@ def run(server: MotoServer, bucket: str, projects: int, runs: int) -> Reindex:
 
 
 def _reindex(server: MotoServer, bucket: str) -> ReindexRun:
-    command = [
-        sys.executable,
-        "-m",
-        "invoke",
-        "--search-root",
-        str(ROOT),
-        "reindex",
-        "--repository",
-        f"s3://{bucket}",
-    ]
     server.reset()
     server_cpu = server.cpu_seconds()
-    process = run_process(command, env=server.environment(), cwd=ROOT)
+    process = run_invoke("reindex", "--repository", f"s3://{bucket}", env=server.environment())
     return ReindexRun(
         seconds=process.seconds,
         cpu_seconds=process.cpu_seconds,
@@ -85,7 +72,7 @@ def _reindex(server: MotoServer, bucket: str) -> ReindexRun:
 
 def _delete_pages(server: MotoServer, bucket: str) -> int:
     """Delete every page, keeping files and metadata files; return how many objects remain."""
-    client = server.s3()
+    client = server.client()
     pages, kept = [], 0
     for listing in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in listing.get("Contents", []):

@@ -37,8 +37,8 @@ from private_pypi.pages import (
 )
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage
+from tests.factory import wheel
 
-from . import corpus
 from .one_release import BenchmarkError
 
 PAYLOAD_BYTES = 200_000
@@ -121,13 +121,14 @@ def serve(directory: Path) -> Iterator[tuple[str, Traffic]]:
 
 def chain(directory: Path, length: int) -> list[Path]:
     """Wheels of chain-0 … chain-N, each needing the next, each with a payload."""
-    directory.mkdir(parents=True, exist_ok=True)
     wheels = []
     for number in range(length):
-        requires = [f"chain-{number + 1}"] if number + 1 < length else []
+        requires = (f"chain-{number + 1}",) if number + 1 < length else ()
         payload = random.Random(number).randbytes(PAYLOAD_BYTES)
-        wheels.append(corpus.wheel(f"chain-{number}", "1.0", requires=requires, payload=payload))
-    return [artifact.write(directory) for artifact in wheels]
+        wheels.append(
+            wheel(directory, f"chain-{number}", "1.0", requires_dist=requires, payload=payload)
+        )
+    return wheels
 
 
 def without_metadata(repository: Path, copy: Path) -> None:
@@ -188,18 +189,8 @@ def run(length: int) -> list[Resolution]:
 
 def _pip(python: Path, url: str) -> set[str]:
     command = [
-        str(python),
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--report",
-        "-",
-        "--quiet",
-        "--no-cache-dir",
-        "--index-url",
-        url,
-        "chain-0",
+        *(str(python), "-m", "pip", "install", "--dry-run", "--report", "-", "--quiet"),
+        *("--no-cache-dir", "--index-url", url, "chain-0"),
     ]
     output = _run(command)
     report = json.loads(output)
@@ -208,19 +199,8 @@ def _pip(python: Path, url: str) -> set[str]:
 
 def _uv(uv: Path, url: str) -> set[str]:
     command = [
-        str(uv),
-        "pip",
-        "compile",
-        "-",
-        "--no-config",
-        "--no-cache",
-        "--quiet",
-        "--python",
-        sys.executable,
-        "--index-url",
-        url,
-        "--no-header",
-        "--no-annotate",
+        *(str(uv), "pip", "compile", "-", "--no-config", "--no-cache", "--quiet"),
+        *("--python", sys.executable, "--index-url", url, "--no-header", "--no-annotate"),
     ]
     output = _run(command, stdin="chain-0\n")
     return {line.split("==")[0] for line in output.splitlines() if "==" in line}

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tests.motoserver import MotoServer
+
 from . import cold_start, monorepo, one_release, reindex_scale, resolution, s3pypi
 from .cold_start import ColdStart
 from .monorepo import Monorepo
 from .one_release import OneRelease
 from .reindex_scale import Reindex
 from .resolution import Resolution
-from .server import MotoServer
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def run_benchmarks(plan: Plan, say: Callable[[str], None] = print) -> Results:
     tool = s3pypi.install()
     if isinstance(tool, str):
         say(f"s3pypi left out: {tool}")
-    with MotoServer.start() as server:
+    with MotoServer(own_process=True, count_requests=True, quiet=True) as server:
         say(f"moto server (its own process) at {server.endpoint}")
         releases = []
         for projects in plan.sizes:

@@ -18,7 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,9 +58,9 @@ IsPublished = Callable[[SourceRelease], bool]
 
 @dataclass
 class BuildResult:
-    built: list[Path] = field(default_factory=list)
+    built: list[Path] = field(default_factory=list[Path])
     # Releases already in the repository: neither built nor uploaded again.
-    skipped: list[SourceRelease] = field(default_factory=list)
+    skipped: list[SourceRelease] = field(default_factory=list[SourceRelease])
 
 
 def build_packages(
@@ -75,15 +75,12 @@ def build_packages(
 
     Builds run in parallel: each runs its backend in a subprocess, so threads suffice.
     """
+
+    def build(source: Path) -> list[Path] | SourceRelease:
+        return build_package(source, output, isolated=isolated, is_published=is_published)
+
     with ThreadPoolExecutor(max(1, min(jobs, len(sources)))) as pool:
-        outcomes = list(
-            pool.map(
-                lambda source: build_package(
-                    source, output, isolated=isolated, is_published=is_published
-                ),
-                sources,
-            )
-        )
+        outcomes = list(pool.map(build, sources))
     result = BuildResult()
     for outcome in outcomes:
         if isinstance(outcome, SourceRelease):
@@ -110,7 +107,7 @@ def build_package(
                 release = _metadata_release(source, builder)
                 if is_published(release):
                     return release
-            built = []
+            built: list[Path] = []
             for kind in ("sdist", "wheel"):
                 _install(env, builder.get_requires_for_build(kind))
                 built.append(Path(builder.build(kind, output)))
@@ -227,7 +224,7 @@ class _Runner:
 @contextmanager
 def _builder(
     source: Path, isolated: bool, runner: _Runner
-) -> Iterator[tuple[ProjectBuilder, DefaultIsolatedEnv | None]]:
+) -> Generator[tuple[ProjectBuilder, DefaultIsolatedEnv | None]]:
     if not isolated:
         yield ProjectBuilder(source, runner=runner), None
         return
@@ -256,7 +253,9 @@ def _pyproject(source: Path) -> dict[str, object]:
 
 def _backend(source: Path) -> str:
     system = _pyproject(source).get("build-system", {})
-    backend = system.get("build-backend") if isinstance(system, dict) else None
+    # A TOML table is a dict with string keys (tomllib types its values Any).
+    table = cast(dict[str, object], system) if isinstance(system, dict) else {}
+    backend = table.get("build-backend")
     return backend if isinstance(backend, str) else "setuptools.build_meta:__legacy__"
 
 

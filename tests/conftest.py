@@ -2,58 +2,38 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from private_pypi.building import build_packages
 from private_pypi.index import Index
-from private_pypi.storage import LocalStorage, S3Settings, S3Storage
-from tests.motoserver import MotoServer
+from private_pypi.storage import LocalStorage, S3Storage
+from tests.motoserver import REGION, MotoServer, admin_client, applicable_policy, bucket_storage
 
 ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = MotoServer()
-    server.start()
-    yield server.endpoint
-    server.stop()
+    with MotoServer() as server:
+        yield server.endpoint
 
 
 def public_read_policy(bucket: str) -> str:
-    """Anonymous reads of simple/*, as the infrastructure's S3-only mode grants."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/simple/*",
-                }
-            ],
-        }
-    )
+    """The bucket policy of the infrastructure's S3-only mode, as far as moto can apply it.
 
+    That is its unconditional statement, anonymous GetObject of simple/*; its conditional
+    ones, the listing of simple/ and the write guards, are enforced by the conformance
+    test (tests/infra/test_conformance.py), through the policy gate.
+    """
+    # Imported here: the components package imports the Pulumi SDKs, ~2 s, which only
+    # the tests that make a public bucket need.
+    from components.policies import public_index_bucket_policy
 
-def admin_client(moto_endpoint: str) -> Any:
-    """An S3 client with the account's own credentials, as an administrator has."""
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return applicable_policy(public_index_bucket_policy(f"arn:aws:s3:::{bucket}"))
 
 
 def new_bucket(moto_endpoint: str, *, public: bool = True, prefix: str = "pypi") -> str:
@@ -81,19 +61,6 @@ def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
         "AWS_PYPI_ACCESS_KEY_ID": "testing",
         "AWS_PYPI_SECRET_ACCESS_KEY": "testing",
     }
-
-
-def bucket_storage(moto_endpoint: str, bucket: str) -> S3Storage:
-    """The bucket as publish opens it, with the account's credentials."""
-    return S3Storage(
-        S3Settings(
-            bucket=bucket,
-            region=REGION,
-            access_key_id="testing",
-            secret_access_key="testing",
-            endpoint_url=moto_endpoint,
-        )
-    )
 
 
 @pytest.fixture

@@ -5,25 +5,37 @@
         ...inspect(hostile.path) must raise InvalidDistribution containing hostile.reason
 
 Each case has its own project name (its id with '_' for '-'), so every file name is
-unique and a whole corpus can be published together. The builders for valid wheels
-and sdists are public too: tests start from a valid file and break one thing.
+unique and a whole corpus can be published together. Each starts from the valid members
+tests/factory.py makes and breaks one thing.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import random
 import stat
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-# Fixed timestamps make every generated file byte-for-byte reproducible.
-ZIP_DATE = (2020, 1, 1, 0, 0, 0)
-TAR_MTIME = 1577836800
+from tests.factory import (
+    TAR_MTIME,
+    ZIP_DATE,
+    TarEntry,
+    core_metadata,
+    sdist_entries,
+    tar_file,
+    wheel_members,
+    write_sdist,
+    write_tar_gz,
+    write_wheel,
+    write_zip,
+    write_zip_sdist,
+)
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -37,76 +49,14 @@ class HostileFile:
     """A substring of the InvalidDistribution reason that inspect() must give."""
 
 
-def core_metadata(
-    name: str, version: str = "1.0", *fields: str, metadata_version: str = "2.1"
-) -> bytes:
-    header = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
-    return "".join(f"{line}\n" for line in [*header, *fields]).encode()
-
-
-def wheel_members(
-    name: str, version: str = "1.0", metadata: bytes | None = None
-) -> dict[str, bytes]:
-    dist_info = f"{name}-{version}.dist-info"
-    return {
-        f"{name}/__init__.py": b'"""A module."""\n',
-        f"{dist_info}/METADATA": core_metadata(name, version) if metadata is None else metadata,
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{dist_info}/RECORD": b"",
-    }
-
-
-def write_zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
-    return path
-
-
-def write_wheel(
-    directory: Path, name: str, version: str = "1.0", *, metadata: bytes | None = None
-) -> Path:
-    path = directory / f"{name}-{version}-py3-none-any.whl"
-    return write_zip(path, wheel_members(name, version, metadata))
-
-
-def tar_file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), TAR_MTIME, 0o644
-    return info, data
-
-
-def tar_special(name: str, member_type: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
+def tar_special(name: str, member_type: bytes, linkname: str = "") -> TarEntry:
     """A link, device or FIFO member: a header with no data."""
     info = tarfile.TarInfo(name)
     info.type, info.linkname, info.mtime = member_type, linkname, TAR_MTIME
     return info, b""
 
 
-def sdist_entries(
-    name: str, version: str = "1.0", pkg_info: bytes | None = None
-) -> list[tuple[tarfile.TarInfo, bytes]]:
-    root = f"{name}-{version}"
-    return [
-        tar_file(
-            f"{root}/PKG-INFO", core_metadata(name, version) if pkg_info is None else pkg_info
-        ),
-        tar_file(f"{root}/{name}.py", b'"""A module."""\n'),
-    ]
-
-
-def write_tar_gz(path: Path, entries: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
-    with (
-        path.open("wb") as file,
-        gzip.GzipFile(fileobj=file, mode="wb", mtime=0) as compressed,
-        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive,
-    ):
-        for info, data in entries:
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
-
-def _tar_blocks(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+def _tar_blocks(entries: list[TarEntry]) -> bytes:
     """Tar members written by hand, with no end-of-archive marker, to append anything after."""
     return b"".join(
         info.tobuf(tarfile.PAX_FORMAT) + data + bytes(-len(data) % tarfile.BLOCKSIZE)
@@ -114,18 +64,32 @@ def _tar_blocks(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
     )
 
 
-def write_sdist(
-    directory: Path, name: str, version: str = "1.0", *, pkg_info: bytes | None = None
+def _wheel(
+    directory: Path,
+    name: str,
+    members: dict[str, bytes] | None = None,
+    *,
+    without: str = "",
+    adding: dict[str, bytes] | None = None,
 ) -> Path:
-    return write_tar_gz(
-        directory / f"{name}-{version}.tar.gz", sdist_entries(name, version, pkg_info)
-    )
+    """`name` 1.0's wheel of these members (else the valid ones), less the .dist-info file
+    `without`, with the members `adding` (new, or in place of the valid ones)."""
+    members = {**(wheel_members(name) if members is None else members), **(adding or {})}
+    members.pop(f"{name}-1.0.dist-info/{without}", None)
+    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
 
 
-def write_zip_sdist(directory: Path, name: str, version: str = "1.0") -> Path:
-    root = f"{name}-{version}"
-    members = {f"{root}/PKG-INFO": core_metadata(name, version), f"{root}/{name}.py": b""}
-    return write_zip(directory / f"{root}.zip", members)
+def _sdist(directory: Path, name: str, entries: list[TarEntry]) -> Path:
+    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+
+
+@contextmanager
+def _stored_wheel(path: Path, name: str) -> Iterator[zipfile.ZipFile]:
+    """A valid wheel, its members stored (so their bytes appear verbatim), still open."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in wheel_members(name).items():
+            archive.writestr(zipfile.ZipInfo(member, ZIP_DATE), data)
+        yield archive
 
 
 def conflicting_pair(directory: Path) -> tuple[Path, Path]:
@@ -196,9 +160,8 @@ def _random_bytes_named_tar_gz(directory: Path, name: str) -> Path:
 @_case("corrupt-zip", "not a readable zip archive (Bad CRC-32")
 def _corrupt_zip(directory: Path, name: str) -> Path:
     path = directory / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:  # stored, so METADATA's bytes appear verbatim
-        for member, data in wheel_members(name).items():
-            archive.writestr(zipfile.ZipInfo(member, ZIP_DATE), data)
+    with _stored_wheel(path, name):
+        pass  # closed unchanged: its bytes are changed below
     original = f"Name: {name}".encode()
     path.write_bytes(path.read_bytes().replace(original, original.upper()))
     return path
@@ -223,7 +186,7 @@ def _truncated_gzip(directory: Path, name: str) -> Path:
     # Incompressible content, so the cut falls inside the tar stream rather than after it.
     noise = random.Random(name).randbytes(64 * 1024)
     entries = [*sdist_entries(name), tar_file(f"{name}-1.0/noise.bin", noise)]
-    path = write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    path = _sdist(directory, name, entries)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     return path
 
@@ -240,17 +203,14 @@ def _gzip_trailing_garbage(directory: Path, name: str) -> Path:
 
 @_case("zip-bomb-ratio", "over the 100:1 compression ratio limit")
 def _zip_bomb_ratio(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    members[f"{name}/zeros.bin"] = bytes(12 * MiB)  # just over the 10 MiB the ratio applies from
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    # Just over the 10 MiB the ratio applies from.
+    return _wheel(directory, name, adding={f"{name}/zeros.bin": bytes(12 * MiB)})
 
 
 @_case("zip-bomb-declared-size", "over the 4 GiB limit: refusing a possible zip bomb")
 def _zip_bomb_declared_size(directory: Path, name: str) -> Path:
     path = directory / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in wheel_members(name).items():
-            archive.writestr(zipfile.ZipInfo(member, ZIP_DATE), data)
+    with _stored_wheel(path, name) as archive:
         for part in range(3):
             archive.writestr(zipfile.ZipInfo(f"{name}/part{part}.bin", ZIP_DATE), b"")
             # The central directory is written on close, from these (now lying) records.
@@ -285,15 +245,13 @@ def _tar_pax_header_chain(directory: Path, name: str) -> Path:
 @_case("gzip-bomb", "inflates to more than 100 times its compressed size")
 def _gzip_bomb(directory: Path, name: str) -> Path:
     entries = [*sdist_entries(name), tar_file(f"{name}-1.0/zeros.bin", bytes(16 * MiB))]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("metadata-over-size-cap", "over the 10 MiB limit for core metadata")
 def _metadata_over_size_cap(directory: Path, name: str) -> Path:
     path = directory / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in wheel_members(name).items():
-            archive.writestr(zipfile.ZipInfo(member, ZIP_DATE), data)
+    with _stored_wheel(path, name) as archive:
         # Stored, so no compression ratio gives it away: only its declared size does.
         metadata = archive.getinfo(f"{name}-1.0.dist-info/METADATA")
         metadata.file_size = metadata.compress_size = 11 * MiB
@@ -305,14 +263,12 @@ def _metadata_over_size_cap(directory: Path, name: str) -> Path:
 
 @_case("zip-dotdot-path", "archive member '../../evil.py' has '..' in its path")
 def _zip_dotdot_path(directory: Path, name: str) -> Path:
-    members = {**wheel_members(name), "../../evil.py": b"import os\n"}
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, adding={"../../evil.py": b"import os\n"})
 
 
 @_case("zip-absolute-path", "archive member '/etc/cron.d/evil' has an absolute path")
 def _zip_absolute_path(directory: Path, name: str) -> Path:
-    members = {**wheel_members(name), "/etc/cron.d/evil": b"* * * * * root true\n"}
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, adding={"/etc/cron.d/evil": b"* * * * * root true\n"})
 
 
 @_case("zip-symlink", "is a symbolic link; a distribution may contain only regular files")
@@ -328,13 +284,13 @@ def _zip_symlink(directory: Path, name: str) -> Path:
 @_case("tar-absolute-path", "archive member '/tmp/evil.py' has an absolute path")
 def _tar_absolute_path(directory: Path, name: str) -> Path:
     entries = [*sdist_entries(name), tar_file("/tmp/evil.py", b"import os\n")]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("tar-dotdot-path", "has '..' in its path")
 def _tar_dotdot_path(directory: Path, name: str) -> Path:
     entries = [*sdist_entries(name), tar_file(f"{name}-1.0/../../evil.py", b"import os\n")]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("tar-symlink", "is a symbolic link; a distribution may contain only regular files")
@@ -343,7 +299,7 @@ def _tar_symlink(directory: Path, name: str) -> Path:
         *sdist_entries(name),
         tar_special(f"{name}-1.0/passwd", tarfile.SYMTYPE, "/etc/passwd"),
     ]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("tar-hardlink", "is a hard link; a distribution may contain only regular files")
@@ -352,13 +308,13 @@ def _tar_hardlink(directory: Path, name: str) -> Path:
         *sdist_entries(name),
         tar_special(f"{name}-1.0/passwd", tarfile.LNKTYPE, "/etc/passwd"),
     ]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("tar-device", "is a device file; a distribution may contain only regular files")
 def _tar_device(directory: Path, name: str) -> Path:
     entries = [*sdist_entries(name), tar_special(f"{name}-1.0/disk", tarfile.BLKTYPE)]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 # File names.
@@ -391,40 +347,35 @@ def _over_long_name(directory: Path, name: str) -> Path:
 
 @_case("wheel-without-metadata", "missing wheel_without_metadata-1.0.dist-info/METADATA")
 def _wheel_without_metadata(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/METADATA"]
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, without="METADATA")
 
 
 @_case("sdist-without-pkg-info", "missing sdist_without_pkg_info-1.0/PKG-INFO")
 def _sdist_without_pkg_info(directory: Path, name: str) -> Path:
     entries = [tar_file(f"{name}-1.0/setup.py", b"")]
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", entries)
+    return _sdist(directory, name, entries)
 
 
 @_case("two-dist-info-directories", "2 .dist-info directories")
 def _two_dist_info_directories(directory: Path, name: str) -> Path:
-    members = {**wheel_members("other"), **wheel_members(name)}
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, adding=wheel_members("other"))
 
 
 @_case("dist-info-mismatch", ".dist-info directory 'other-1.0.dist-info' does not match")
 def _dist_info_mismatch(directory: Path, name: str) -> Path:
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", wheel_members("other"))
+    return _wheel(directory, name, wheel_members("other"))
 
 
 @_case("two-pkg-info", "2 copies of two_pkg_info-1.0/PKG-INFO")
 def _two_pkg_info(directory: Path, name: str) -> Path:
     second = tar_file(f"{name}-1.0/PKG-INFO", core_metadata(name, "1.0", "Requires-Python: >=2"))
-    return write_tar_gz(directory / f"{name}-1.0.tar.gz", [*sdist_entries(name), second])
+    return _sdist(directory, name, [*sdist_entries(name), second])
 
 
 @_case("encrypted-metadata", "encrypted_metadata-1.0.dist-info/METADATA is encrypted")
 def _encrypted_metadata(directory: Path, name: str) -> Path:
     path = directory / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in wheel_members(name).items():
-            archive.writestr(zipfile.ZipInfo(member, ZIP_DATE), data)
+    with _stored_wheel(path, name) as archive:
         archive.getinfo(f"{name}-1.0.dist-info/METADATA").flag_bits |= 0x1
     return path
 
@@ -527,31 +478,24 @@ def _hash_in_build_tag(directory: Path, name: str) -> Path:
 
 @_case("wheel-without-record", "missing wheel_without_record-1.0.dist-info/RECORD")
 def _wheel_without_record(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/RECORD"]
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, without="RECORD")
 
 
 @_case("wheel-without-wheel-file", "missing wheel_without_wheel_file-1.0.dist-info/WHEEL")
 def _wheel_without_wheel_file(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    del members[f"{name}-1.0.dist-info/WHEEL"]
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, without="WHEEL")
 
 
 @_case("unsupported-wheel-version", "unsupported Wheel-Version '9.0'")
 def _unsupported_wheel_version(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
-    members[f"{name}-1.0.dist-info/WHEEL"] = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    wheel_file = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
+    return _wheel(directory, name, adding={f"{name}-1.0.dist-info/WHEEL": wheel_file})
 
 
 @_case("backslash-metadata-twin", "has '\\' in its name; archives use '/'")
 def _backslash_metadata_twin(directory: Path, name: str) -> Path:
-    members = wheel_members(name)
     other = core_metadata(name, "1.0", "Requires-Dist: evil")
-    members[f"{name}-1.0.dist-info\\METADATA"] = other
-    return write_zip(directory / f"{name}-1.0-py3-none-any.whl", members)
+    return _wheel(directory, name, adding={f"{name}-1.0.dist-info\\METADATA": other})
 
 
 @_case("metadata-header-flood", "bytes of headers, over the 1 MiB limit")

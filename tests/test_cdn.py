@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from invoke.context import Context
 from invoke.exceptions import Exit
 
-import tasks
 from private_pypi.aws import Access, cloudfront_client
 from private_pypi.cdn import CLIENT_CONFIG, EVERY_PAGE, MAX_PATHS, invalidate, invalidation_paths
 from private_pypi.storage import S3Storage
 from tests.conftest import REGION
 from tests.factory import sdist, wheel
-from tests.invoking import error_line, invoke
+from tests.invoking import error_line, invoke, run_in_process
 
 if TYPE_CHECKING:
     from types_boto3_cloudfront import CloudFrontClient
@@ -70,11 +68,7 @@ def run(cdn_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[..
     """Run a task in this process (a subprocess costs seconds), in the CDN environment."""
     for name, value in cdn_env.items():
         monkeypatch.setenv(name, value)
-
-    def run_task(name: str, *args: str, **options: str | bool) -> None:
-        getattr(tasks, name)(Context(), *args, **options)
-
-    return run_task
+    return run_in_process
 
 
 def invalidations(moto_endpoint: str, distribution_id: str) -> list[InvalidationBatchOutputTypeDef]:

@@ -23,17 +23,7 @@ from private_pypi.distributions import (
     parse_filename,
 )
 from private_pypi.errors import InvalidDistribution
-from tests.hostile_corpus import (
-    core_metadata,
-    sdist_entries,
-    tar_file,
-    wheel_members,
-    write_sdist,
-    write_tar_gz,
-    write_wheel,
-    write_zip,
-    write_zip_sdist,
-)
+from tests import factory
 
 PYPROJECT = """\
 [build-system]
@@ -124,7 +114,7 @@ def test_content_type(filename: str, expected: str) -> None:
 
 
 def test_a_zip_sdist_is_accepted(tmp_path: Path) -> None:
-    path = write_zip_sdist(tmp_path, "zipped", "2.0")
+    path = factory.write_zip_sdist(tmp_path, "zipped", "2.0")
 
     sdist = inspect(path)
 
@@ -134,8 +124,10 @@ def test_a_zip_sdist_is_accepted(tmp_path: Path) -> None:
 
 def test_names_and_versions_compare_normalized(tmp_path: Path) -> None:
     """PEP 503 names and PEP 440 versions: Foo.Bar_baz is foo-bar-baz, 1.0 is 1.0.0."""
-    members = wheel_members("foo_bar_baz", "1.0", core_metadata("Foo.Bar_baz", "1.0.0"))
-    path = write_zip(tmp_path / "Foo.Bar_baz-1.0-py3-none-any.whl", members)
+    members = factory.wheel_members(
+        "foo_bar_baz", "1.0", factory.core_metadata("Foo.Bar_baz", "1.0.0")
+    )
+    path = factory.write_zip(tmp_path / "Foo.Bar_baz-1.0-py3-none-any.whl", members)
 
     wheel = inspect(path)
 
@@ -146,8 +138,8 @@ def test_names_and_versions_compare_normalized(tmp_path: Path) -> None:
 
 def test_a_large_sdist_is_hashed_whole_in_one_pass(tmp_path: Path) -> None:
     noise = random.Random(0).randbytes(3 * 1024 * 1024)  # incompressible: several read chunks
-    entries = [*sdist_entries("large"), tar_file("large-1.0/noise.bin", noise)]
-    path = write_tar_gz(tmp_path / "large-1.0.tar.gz", entries)
+    entries = [*factory.sdist_entries("large"), factory.tar_file("large-1.0/noise.bin", noise)]
+    path = factory.write_tar_gz(tmp_path / "large-1.0.tar.gz", entries)
 
     sdist = inspect(path)
 
@@ -156,8 +148,8 @@ def test_a_large_sdist_is_hashed_whole_in_one_pass(tmp_path: Path) -> None:
 
 
 def test_requires_python_is_normalized_by_validation(tmp_path: Path) -> None:
-    metadata = core_metadata("spaced", "1.0", "Requires-Python: >= 3.9 , <4")
-    path = write_wheel(tmp_path, "spaced", metadata=metadata)
+    metadata = factory.core_metadata("spaced", "1.0", "Requires-Python: >= 3.9 , <4")
+    path = factory.write_wheel(tmp_path, "spaced", metadata=metadata)
 
     assert inspect(path).requires_python == "<4,>=3.9"
 
@@ -177,7 +169,7 @@ def test_a_corrupt_archive_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_name_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -> None:
-    path = write_wheel(tmp_path, "requests", metadata=core_metadata("reqeusts"))
+    path = factory.write_wheel(tmp_path, "requests", metadata=factory.core_metadata("reqeusts"))
 
     assert refusal(path) == (
         "metadata Name 'reqeusts' does not match the project 'requests' in the file name"
@@ -185,7 +177,9 @@ def test_a_name_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -> N
 
 
 def test_a_version_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -> None:
-    path = write_sdist(tmp_path, "pinned", "1.0", pkg_info=core_metadata("pinned", "1.0.1"))
+    path = factory.write_sdist(
+        tmp_path, "pinned", "1.0", pkg_info=factory.core_metadata("pinned", "1.0.1")
+    )
 
     assert refusal(path) == (
         "metadata Version '1.0.1' does not match the version '1.0' in the file name"
@@ -193,8 +187,8 @@ def test_a_version_that_disagrees_with_the_metadata_is_refused(tmp_path: Path) -
 
 
 def test_html_in_metadata_is_refused_naming_the_field(tmp_path: Path) -> None:
-    metadata = core_metadata("page", "1.0", "Requires-Python: <script>alert(1)</script>")
-    path = write_wheel(tmp_path, "page", metadata=metadata)
+    metadata = factory.core_metadata("page", "1.0", "Requires-Python: <script>alert(1)</script>")
+    path = factory.write_wheel(tmp_path, "page", metadata=metadata)
 
     assert refusal(path) == (
         "invalid metadata in page-1.0.dist-info/METADATA: "

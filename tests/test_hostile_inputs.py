@@ -12,15 +12,8 @@ import pytest
 
 from private_pypi.distributions import inspect
 from private_pypi.errors import InvalidDistribution
-from tests.hostile_corpus import (
-    CASE_IDS,
-    HostileFile,
-    conflicting_pair,
-    generate,
-    write_sdist,
-    write_wheel,
-    write_zip_sdist,
-)
+from tests.factory import write_sdist, write_wheel, write_zip_sdist
+from tests.hostile_corpus import CASE_IDS, HostileFile, conflicting_pair, generate
 
 
 @pytest.fixture(scope="module")

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.installers import pip_install, run_python, uv_install
+from tests.invoking import invoke
 
-ROOT = Path(__file__).resolve().parent.parent
 HELLO = "import acme_hello, acme_greeting; print(acme_greeting.greet('CI'))"
-
-
-def invoke(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.fixture

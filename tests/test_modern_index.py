@@ -21,6 +21,7 @@ from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.releases import Release, delete, unyank, yank
 from private_pypi.storage import LocalStorage, S3Storage
+from tests import invoking
 from tests.factory import sdist, wheel
 from tests.installers import run, uv_binary
 
@@ -240,10 +241,7 @@ def test_invoke_delete_asks_first_and_deletes_nothing_without_a_yes(tmp_path: Pa
     publish(Index(LocalStorage(repository)), wheel(tmp_path, "acme", "1.0"))
 
     def invoke(*args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "invoke", *args, "--repository", str(repository)],
-            cwd=ROOT, input=answer, capture_output=True, text=True,
-        )  # fmt: skip
+        return invoking.invoke(*args, "--repository", str(repository), answer=answer)
 
     refused = invoke("delete", "acme", "1.0", answer="n\n")
     assert refused.returncode == 1 and "nothing deleted" in refused.stderr

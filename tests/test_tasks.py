@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,33 +17,10 @@ from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage, S3Storage
 from tests.factory import sdist, wheel
+from tests.invoking import INVOKE, invoke
 from tests.test_building import clone, commit, write_package
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (
-    "AWS_PYPI_BUCKET",
-    "S3_PYPI_BUCKET",
-    "AWS_PYPI_ACCESS_KEY_ID",
-    "AWS_PYPI_SECRET_ACCESS_KEY",
-)
-
-
-def invoke(
-    *args: str, env: dict[str, str] | None = None, python: tuple[str, ...] = ("-m", "invoke")
-) -> subprocess.CompletedProcess[str]:
-    """`invoke ARGS` as CI runs it: no terminal, none of the machine's repository settings."""
-    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    return subprocess.run(
-        [sys.executable, *python, *args],
-        cwd=ROOT,
-        env={**environment, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_every_task_explains_itself() -> None:
     listed = invoke("--list").stdout
     for name in ("build", "publish", "reindex", "yank", "unyank", "delete", "demo", "test"):
@@ -175,7 +151,7 @@ class BadInput:
     args: tuple[str, ...]
     expected: str
     env: dict[str, str] = field(default_factory=dict)
-    python: tuple[str, ...] = ("-m", "invoke")
+    python: tuple[str, ...] = INVOKE
 
     def check(self) -> None:
         """No traceback, one line that says what is wrong, and a failed exit."""

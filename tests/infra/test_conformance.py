@@ -24,13 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from components.policies import deployer_policy, public_index_bucket_policy
-from tests.motoserver import MotoServer
+from tests.invoking import invoke
+from tests.motoserver import MotoServer, applicable_policy
 
 from .policy_gate import BucketPolicyGate
 
@@ -41,27 +41,26 @@ ADMIN = {"aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
 
 @dataclass(frozen=True)
 class Moto:
-    endpoint: str
+    """The server, and the gate in front of it that evaluates the conditional Denys."""
+
+    server: MotoServer
     gate: BucketPolicyGate
 
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
     def client(self, service: str, **credentials: str):
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            config=Config(retries={"max_attempts": 1}),
-            **(credentials or ADMIN),
-        )
+        config = Config(retries={"max_attempts": 1})
+        return self.server.client(service, config=config, **(credentials or ADMIN))
 
     def enforce_iam(self, enforced: bool) -> None:
-        request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/reset-auth",
-            data=b"0" if enforced else b"inf",
-            headers={"Content-Type": "text/plain"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request) as response:
-            assert response.status == 200
+        self.server.enforce_iam(enforced)
+
+    def put_bucket_policy(self, s3, bucket: str, policy: dict) -> None:
+        """What moto can evaluate of the policy to moto (with `s3`), the rest to the gate."""
+        s3.put_bucket_policy(Bucket=bucket, Policy=applicable_policy(policy))
+        self.gate.enforce(bucket, policy)
 
 
 @dataclass(frozen=True)
@@ -91,14 +90,12 @@ class Deployment:
 @pytest.fixture(scope="module")
 def moto() -> Iterator[Moto]:
     gates: list[BucketPolicyGate] = []
-    server = MotoServer(wrap=lambda app: gates.append(BucketPolicyGate(app)) or gates[0])
-    server.start()
-    moto = Moto(server.endpoint, gates[0])
-    try:
-        yield moto
-    finally:
-        moto.enforce_iam(False)
-        server.stop()
+    with MotoServer(wrap=lambda app: gates.append(BucketPolicyGate(app)) or gates[0]) as server:
+        moto = Moto(server, gates[0])
+        try:
+            yield moto
+        finally:
+            moto.enforce_iam(False)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +106,7 @@ def deployment(moto: Moto) -> Iterator[Deployment]:
     for name in (bucket, other_bucket):
         s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    bucket_policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
-    unconditional = [s for s in bucket_policy["Statement"] if "Condition" not in s]
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({**bucket_policy, "Statement": unconditional})
-    )
-    moto.gate.enforce(bucket, bucket_policy)
+    moto.put_bucket_policy(s3, bucket, public_index_bucket_policy(f"arn:aws:s3:::{bucket}"))
     s3.put_object(Bucket=bucket, Key="notes/private.txt", Body=b"not for the public")
 
     user = f"acme-pypi-deployer-{suffix}"
@@ -191,23 +183,10 @@ def clean_environment() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def published(deployment: Deployment, wheel: Path) -> Deployment:
     """`invoke publish` as CI runs it, with the deployer's key and nothing else."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "invoke", "publish"),
-            *("--dist", str(wheel.parent), "--repository", f"s3://{deployment.bucket}"),
-        ],
-        cwd=ROOT,
-        env={
-            **clean_environment(),
-            "AWS_ENDPOINT_URL": deployment.moto.endpoint,
-            "AWS_PYPI_ACCESS_KEY_ID": deployment.credentials["aws_access_key_id"],
-            "AWS_PYPI_SECRET_ACCESS_KEY": deployment.credentials["aws_secret_access_key"],
-            "AWS_PYPI_REGION": REGION,
-        },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_task(
+        *("publish", "--dist", str(wheel.parent), "--repository", f"s3://{deployment.bucket}"),
+        credentials=deployment.credentials,
+        endpoint=deployment.moto.endpoint,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return deployment
@@ -435,11 +414,9 @@ def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "publish", "--dist", str(wheel.parent)],
-        cwd=ROOT,
+    result = invoke(
+        *("publish", "--dist", str(wheel.parent)),
         env={
-            **clean_environment(),
             **role_environment,
             "AWS_ENDPOINT_URL": deployment.moto.endpoint,
             "AWS_PYPI_BUCKET": bucket,
@@ -448,10 +425,6 @@ def test_a_github_actions_run_publishes_with_the_oidc_role_and_no_key(
             "AWS_PYPI_ACCESS_KEY_ID": "",
             "AWS_PYPI_SECRET_ACCESS_KEY": "",
         },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -469,20 +442,15 @@ def seed_page(files: list[str]) -> bytes:
 
 
 def run_task(*args: str, credentials: dict[str, str], endpoint: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
+    """`invoke ARGS` with these keys as the AWS_PYPI_* secrets, and nothing else of AWS."""
+    return invoke(
+        *args,
         env={
-            **clean_environment(),
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_PYPI_ACCESS_KEY_ID": credentials["aws_access_key_id"],
             "AWS_PYPI_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
             "AWS_PYPI_REGION": REGION,
         },
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
 
 
@@ -519,11 +487,7 @@ def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
     wrong_metadata = f"simple/acme-hello/{hello_wheel.name}.metadata"
     admin.put_object(Bucket=bucket, Key=wrong_metadata, Body=b"Metadata-Version: 2.1\nName: x\n")
     policy = public_index_bucket_policy(f"arn:aws:s3:::{bucket}")
-    unconditional = [s for s in policy["Statement"] if "Condition" not in s]
-    admin.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({**policy, "Statement": unconditional})
-    )
-    deployment.moto.gate.enforce(bucket, policy)
+    deployment.moto.put_bucket_policy(admin, bucket, policy)
 
     def on_the_bucket(task: str) -> subprocess.CompletedProcess:
         """`invoke TASK --repository s3://BUCKET`, as the seed's owner."""
