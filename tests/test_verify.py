@@ -19,7 +19,13 @@ import tasks
 from private_pypi import layout
 from private_pypi.console import human_size
 from private_pypi.index import Index
-from private_pypi.pages import ProjectPage, render_project_html, render_root_html, render_root_json
+from private_pypi.pages import (
+    PROJECT_PAGE,
+    ProjectPage,
+    render_project_html,
+    render_root_html,
+    render_root_json,
+)
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.releases import Release, yank
@@ -99,7 +105,8 @@ def overwrite(storage: Storage, key: str, body: bytes) -> None:
 
 
 def overwrite_html(storage: Storage, json_key: str, body: bytes) -> None:
-    for key in layout.html_keys(json_key, directory_keys=storage.directory_keys):
+    directory = json_key.removesuffix(PROJECT_PAGE.record.name)
+    for key in PROJECT_PAGE.copy_keys(directory, directory_keys=storage.directory_keys):
         overwrite(storage, key, body)
 
 
@@ -133,8 +140,8 @@ def garbage_in_root_json(index: Index, _: Path) -> Found:
 def project_pages_deleted(index: Index, _: Path) -> Found:
     storage = index.storage
     json_key = layout.project_json(HELLO)
-    for key in (json_key, *layout.html_keys(json_key, directory_keys=storage.directory_keys)):
-        storage.delete(key)
+    for rendering in PROJECT_PAGE.renderings_on(directory_keys=storage.directory_keys):
+        storage.delete(rendering.key(layout.project_dir(HELLO)))
     missing = [url(storage, json_key), *html_urls(storage, layout.project_dir(HELLO))]
     return {(ProblemKind.PAGE_MISSING, where) for where in missing}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigurationError
-from .base import ObjectInfo, Storage, StoredObject, content_etag
+from .base import ObjectInfo, Storage, StoredObject
 from .local import LocalStorage
 from .s3 import S3Settings, S3Storage
 
@@ -18,7 +18,6 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StoredObject",
-    "content_etag",
     "open_storage",
     "repository_url",
 ]

@@ -57,6 +57,11 @@ class Storage(Protocol):
         """Whether a page must also be stored under its directory key (`simple/name/`)."""
         ...
 
+    def etag_for(self, body: bytes) -> str | None:
+        """The ETag this storage would give an object with these bytes, or None when its
+        ETags don't derive from content: then only reading an object tells what it holds."""
+        ...
+
     def read(self, key: str) -> StoredObject | None: ...
 
     def head(self, key: str) -> ObjectInfo | None: ...
@@ -128,8 +133,3 @@ class VerifyingReader(io.RawIOBase):
 
     def matches(self) -> bool:
         return self._read == self._size and self._digest.hexdigest() == self._expected
-
-
-def content_etag(body: bytes) -> str:
-    """The ETag S3 gives a single-part upload, which the local backend gives every file."""
-    return hashlib.md5(body, usedforsecurity=False).hexdigest()
