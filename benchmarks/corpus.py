@@ -14,6 +14,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from private_pypi import layout
 from private_pypi.distributions import content_type
 from private_pypi.pages import (
+    PROJECT_PAGE,
+    ROOT_PAGE,
     FileEntry,
     ProjectPage,
     render_project_html,
@@ -100,7 +102,7 @@ def ours_project(
     json_key = layout.project_json(name)
     objects.append(_page(bucket, json_key, render_project_json(page), layout.JSON_TYPE))
     html = render_project_html(page)
-    for key in layout.html_keys(json_key, directory_keys=True):
+    for key in PROJECT_PAGE.copy_keys(layout.project_dir(name), directory_keys=True):
         objects.append(_page(bucket, key, html, layout.HTML_TYPE))
     return objects
 
@@ -108,7 +110,7 @@ def ours_project(
 def ours_root(bucket: str, names: list[NormalizedName]) -> list[ObjectToLoad]:
     html = render_root_html(names)
     objects = [_page(bucket, layout.ROOT_JSON, render_root_json(names), layout.JSON_TYPE)]
-    for key in layout.html_keys(layout.ROOT_JSON, directory_keys=True):
+    for key in ROOT_PAGE.copy_keys(layout.INDEX_PREFIX, directory_keys=True):
         objects.append(_page(bucket, key, html, layout.HTML_TYPE))
     return objects
 

@@ -8,22 +8,25 @@ looked at, before the JSON was committed: so no writer, slow or killed, puts HTM
 older record over HTML from a newer one, and the last HTML written is the latest record's.
 A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
 killed writer left behind.
+
+Every update returns the keys it wrote, for the CDN to drop: nothing is shared between
+updates, so one Index serves any number of threads.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
 
 from . import layout
 from .errors import PreconditionFailed, PrivatePypiError
 from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
-from .storage import Storage, StoredObject
+from .storage import ObjectInfo, Storage, StoredObject
 
 Record = TypeVar("Record")
 
@@ -50,17 +53,48 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class ProjectSnapshot:
-    """A project page as read, so an update can start from it without reading it again."""
+class Snapshot(Generic[Record]):
+    """A page's record as read (`stored` None: there was none), so that an update can
+    start from it without reading it again."""
 
-    name: NormalizedName
+    format: PageFormat[Record]
+    directory: str
     stored: StoredObject | None
 
     @property
-    def page(self) -> ProjectPage | None:
+    def key(self) -> str:
+        return self.format.record.key(self.directory)
+
+    @property
+    def record(self) -> Record | None:
+        """The record; CorruptPage if it is unreadable."""
         if self.stored is None:
             return None
-        return _parse(PROJECT_PAGE, self.stored.body, self.stored.key)
+        return _parse(self.format, self.stored.body, self.key)
+
+    @property
+    def readable_record(self) -> Record | None:
+        """The record, or None when there is none or it is unreadable: what a repair
+        starts from."""
+        if self.stored is None:
+            return None
+        try:
+            return self.format.parse(self.stored.body)
+        except InvalidPage:
+            return None
+
+
+ProjectSnapshot = Snapshot[ProjectPage]
+RootSnapshot = Snapshot[frozenset[NormalizedName]]
+
+
+@dataclass(frozen=True)
+class Update(Generic[Record]):
+    """What an update did: the record as committed, and every key written for it, in the
+    order written (none when the page was so already): what a CDN must drop."""
+
+    record: Record
+    written: tuple[str, ...] = ()
 
 
 # Each copy of a page, with the ETag it had when looked at (None: not there yet).
@@ -75,14 +109,17 @@ class Index:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
-    # Every page key written, in order: what a CDN must invalidate.
-    written: list[str] = field(default_factory=list)
 
     def project(self, name: NormalizedName) -> ProjectPage | None:
-        return self.snapshot(name).page
+        return self.snapshot(name).record
 
     def snapshot(self, name: NormalizedName) -> ProjectSnapshot:
-        return ProjectSnapshot(name, self.storage.read(layout.project_json(name)))
+        directory = layout.project_dir(name)
+        stored = self.storage.read(PROJECT_PAGE.record.key(directory))
+        return Snapshot(PROJECT_PAGE, directory, stored)
+
+    def root_snapshot(self) -> RootSnapshot:
+        return Snapshot(ROOT_PAGE, layout.INDEX_PREFIX, self.storage.read(layout.ROOT_JSON))
 
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
         """Whether a copy of the project's HTML is not `page`, as a writer killed between the
@@ -95,19 +132,66 @@ class Index:
         )
 
     def projects(self) -> frozenset[NormalizedName]:
-        stored = self.storage.read(layout.ROOT_JSON)
-        return frozenset() if stored is None else _parse(ROOT_PAGE, stored.body, stored.key)
+        return self.root_snapshot().record or frozenset()
 
     def update_project(
         self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
-    ) -> ProjectPage:
+    ) -> Update[ProjectPage]:
         """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
-        first = (read.stored,) if read is not None else None
-        return self._update(layout.project_dir(name), PROJECT_PAGE, change, first)
+        return self._update(layout.project_dir(name), PROJECT_PAGE, change, read)
 
-    def update_root(self, change: RootChange) -> frozenset[NormalizedName]:
+    def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
         return self._update(
-            layout.INDEX_PREFIX, ROOT_PAGE, lambda names: change(names or frozenset())
+            layout.INDEX_PREFIX, ROOT_PAGE, lambda names: change(names or frozenset()), None
+        )
+
+    def replace(
+        self,
+        read: Snapshot[Record],
+        record: Record,
+        *,
+        listed: Mapping[str, ObjectInfo],
+        rebuild: Callable[[Record | None], Record],
+    ) -> Update[Record]:
+        """Make the page `record`, which was built from `read`, unless it is so already: the
+        repair of a page from what is stored.
+
+        `listed` holds the page's objects as listed, so that a copy whose listed ETag is
+        its content's is not read again. An unreadable record is replaced outright, unless
+        it was replaced meanwhile. A page changed since `read` becomes `rebuild` of what it
+        is then.
+        """
+        if self._holds_already(read, record, listed):
+            return Update(record)
+        expected = read.readable_record
+        start: Snapshot[Record] | None = read
+        replaced: tuple[str, ...] = ()
+        if read.stored is not None and expected is None:
+            # An unreadable record can't be updated: replace it, if nobody did meanwhile.
+            body = read.format.record.render(record)
+            try:
+                etag = self._write(read.key, read.format.record, body, if_match=read.stored.etag)
+            except PreconditionFailed:
+                start = None  # replaced meanwhile: start from the new record
+            else:
+                start = Snapshot(read.format, read.directory, StoredObject(read.key, body, etag))
+                expected, replaced = record, (read.key,)
+
+        def change(current: Record | None) -> Record:
+            return record if current == expected else rebuild(current)
+
+        update = self._update(read.directory, read.format, change, start)
+        return Update(update.record, replaced + update.written)
+
+    def _holds_already(
+        self, read: Snapshot[Record], record: Record, listed: Mapping[str, ObjectInfo]
+    ) -> bool:
+        """Whether the page's record and every copy are `record`'s renderings."""
+        if read.stored is None or read.stored.body != read.format.record.render(record):
+            return False
+        return all(
+            stores(self.storage, listed.get(copy.key(read.directory)), copy.render(record))
+            for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
         )
 
     def _update(
@@ -115,18 +199,19 @@ class Index:
         directory: str,
         kind: PageFormat[Record],
         change: Callable[[Record | None], Record],
-        first: tuple[StoredObject | None] | None = None,
-    ) -> Record:
+        read: Snapshot[Record] | None,
+    ) -> Update[Record]:
         json_key = kind.record.key(directory)
         for delay in self.retry.delays(self.rng):
             # Looked at before the record is committed: see _write_copies.
             copy_etags = self._copy_etags(directory, kind)
-            from_snapshot = first is not None
-            stored = first[0] if first else self.storage.read(json_key)
-            first = None
+            from_snapshot = read is not None
+            stored = read.stored if read is not None else self.storage.read(json_key)
+            read = None
             current = None if stored is None else _parse(kind, stored.body, json_key)
             record = change(current)
             body = kind.record.render(record)
+            written: tuple[str, ...] = ()
             if stored is not None and stored.body == body:
                 etag = stored.etag
                 latest = self.storage.head(json_key) if from_snapshot else None
@@ -134,20 +219,19 @@ class Index:
                     continue  # the snapshot is older than the HTML just looked at
             else:
                 try:
-                    etag = self.storage.write(
+                    self._write(
                         json_key,
+                        kind.record,
                         body,
-                        content_type=kind.record.content_type,
-                        cache_control=layout.PAGE_CACHE_CONTROL,
                         if_match=None if stored is None else stored.etag,
                         create_only=stored is None,
                     )
                 except PreconditionFailed:
                     self.sleep(delay)
                     continue
-                self.written.append(json_key)
-            self._write_copies(directory, kind, record, copy_etags)
-            return record
+                written = (json_key,)
+            copies = self._write_copies(directory, kind, record, copy_etags)
+            return Update(record, written + copies)
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing under "
             f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
@@ -166,8 +250,9 @@ class Index:
         kind: PageFormat[Record],
         record: Record,
         etags: CopyEtags[Record],
-    ) -> None:
-        """Write the page's copies, each only if nobody wrote it since `etags` were read.
+    ) -> tuple[str, ...]:
+        """Write the page's copies, each only if nobody wrote it since `etags` were read, and
+        return the keys written.
 
         The ETags were read before `record` was committed (or read), so a copy written in
         between came from an older record or this one, never a newer one: a writer that
@@ -175,32 +260,57 @@ class Index:
         fails, the copies are looked at and the record read again, in that order.
         """
         json_key = kind.record.key(directory)
+        written: list[str] = []
         for delay in self.retry.delays(self.rng):
             try:
                 for position, (copy, etag) in enumerate(etags):
                     key = copy.key(directory)
-                    written = self.storage.write(
-                        key,
-                        copy.render(record),
-                        content_type=copy.content_type,
-                        cache_control=layout.PAGE_CACHE_CONTROL,
-                        if_match=etag,
-                        create_only=etag is None,
+                    new_etag = self._write(
+                        key, copy, copy.render(record), if_match=etag, create_only=etag is None
                     )
-                    etags[position] = (copy, written)
-                    self.written.append(key)
-                return
+                    etags[position] = (copy, new_etag)
+                    written.append(key)
+                return tuple(written)
             except PreconditionFailed:
                 self.sleep(delay)
             etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
-                return
+                return tuple(written)
             record = _parse(kind, stored.body, json_key)
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing while its copies were written; "
             "run the same command again"
         )
+
+    def _write(
+        self,
+        key: str,
+        rendering: Rendering[Record],
+        body: bytes,
+        *,
+        if_match: str | None,
+        create_only: bool = False,
+    ) -> str:
+        return self.storage.write(
+            key,
+            body,
+            content_type=rendering.content_type,
+            cache_control=layout.PAGE_CACHE_CONTROL,
+            if_match=if_match,
+            create_only=create_only,
+        )
+
+
+def stores(storage: Storage, listed: ObjectInfo | None, body: bytes) -> bool:
+    """Whether the object listed as `listed` (None: not listed) holds `body`: by its ETag
+    where the storage's ETags are its content's, else by reading it."""
+    if listed is None:
+        return False
+    if listed.etag == storage.etag_for(body):
+        return True
+    stored = storage.read(listed.key)
+    return stored is not None and stored.body == body
 
 
 def _parse(kind: PageFormat[Record], body: bytes, key: str) -> Record:

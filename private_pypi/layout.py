@@ -46,13 +46,6 @@ def yank_key(project: NormalizedName, filename: str) -> str:
     return file_key(project, filename) + YANK_SUFFIX
 
 
-def html_keys(json_key: str, *, directory_keys: bool) -> tuple[str, ...]:
-    """The keys that hold the HTML twin of a JSON page."""
-    directory = json_key.removesuffix("index.json")
-    index = directory + "index.html"
-    return (index, directory) if directory_keys else (index,)
-
-
 def is_project_name(directory: str) -> bool:
     """Whether a directory under simple/ is named as a project can be (ASCII, PEP 508)."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 from packaging.utils import (
@@ -20,11 +20,10 @@ from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
+from .distributions import file_identity
 from .layout import HTML_TYPE, JSON_TYPE
 
 # PEP 700 (api 1.1) adds versions, size and upload-time; PEP 629 puts the version in HTML.
@@ -107,9 +106,7 @@ class ProjectPage:
 
 def _version_of(filename: str) -> Version | None:
     try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        return parse_sdist_filename(filename)[1]
+        return file_identity(filename).version
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
 
@@ -202,27 +199,28 @@ def parse_project_json(body: bytes) -> ProjectPage:
     return ProjectPage(name, files, deleted)
 
 
-def version_of(filename: str) -> Version:
-    if filename.endswith(".whl"):
-        return parse_wheel_filename(filename)[1]
-    return parse_sdist_filename(filename)[1]
-
-
 def _parse_file(item: dict[str, Any]) -> FileEntry:
-    metadata = item.get("core-metadata") or {}
     yanked = item.get("yanked", False)
     return FileEntry(
         filename=item["filename"],
-        version=str(version_of(item["filename"])),
+        version=str(file_identity(item["filename"]).version),
         size=int(item["size"]),
         sha256=item["hashes"]["sha256"],
         upload_time=_parse_time(item["upload-time"]),
         requires_python=item.get("requires-python"),
-        metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
+        metadata_sha256=_metadata_sha256(item.get("core-metadata")),
         yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
         etag=item.get("_etag", ""),
         metadata_etag=item.get("_metadata-etag", ""),
     )
+
+
+def _metadata_sha256(core_metadata: object) -> str | None:
+    """PEP 714's core-metadata: False, or the metadata file's hashes."""
+    if not isinstance(core_metadata, dict):
+        return None
+    digest = cast(dict[str, object], core_metadata).get("sha256")
+    return None if digest is None else str(digest)
 
 
 # --- the root page ------------------------------------------------------------------
@@ -313,6 +311,10 @@ class PageFormat(Generic[Record]):
 
     def renderings_on(self, *, directory_keys: bool) -> tuple[Rendering[Record], ...]:
         return (self.record, *self.copies_on(directory_keys=directory_keys))
+
+    def copy_keys(self, directory: str, *, directory_keys: bool) -> tuple[str, ...]:
+        """Where the page's copies are stored, for a page in `directory`."""
+        return tuple(copy.key(directory) for copy in self.copies_on(directory_keys=directory_keys))
 
 
 def _html_copies(render: Callable[[Record], bytes]) -> tuple[Rendering[Record], ...]:

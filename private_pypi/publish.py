@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -58,8 +59,9 @@ class PublishedFile:
 
 @dataclass
 class PublishResult:
-    files: list[PublishedFile] = field(default_factory=list)
-    pages: list[str] = field(default_factory=list)
+    files: list[PublishedFile] = field(default_factory=list[PublishedFile])
+    # The page keys this publish wrote, in order: what a CDN must drop.
+    pages: list[str] = field(default_factory=list[str])
 
 
 def utc_now() -> datetime:
@@ -98,7 +100,7 @@ def release_problems(
     A release is a version as PEP 440 compares them (1.0 is 1.0.0), spelled one way; it
     has at most one sdist, and no two wheels with the same build tag and tags.
     """
-    problems = []
+    problems: list[str] = []
     known = [(entry.filename, entry.version) for entry in published]
     for distribution in distributions:
         identity = file_identity(distribution.filename)
@@ -147,12 +149,11 @@ class Publisher:
         on_file: Callable[[PublishedFile], None] = lambda _: None,
         progress: Callable[[Distribution], Progress | None] = lambda _: None,
     ) -> PublishResult:
-        already_written = len(self.index.written)
         projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for distribution in distributions:
             projects[distribution.project].append(distribution)
         snapshots = {name: self.index.snapshot(name) for name in projects}
-        pages = {name: snapshot.page for name, snapshot in snapshots.items()}
+        pages = {name: snapshot.record for name, snapshot in snapshots.items()}
         conflicts = self._refuse_conflicts(pages, projects, skip_existing)
 
         result = PublishResult()
@@ -184,23 +185,23 @@ class Publisher:
 
         new_projects = {name for name, page in pages.items() if page is None and entries[name]}
         if new_projects:
-            self.index.update_root(lambda known: known | new_projects)
+            result.pages += self.index.update_root(lambda known: known | new_projects).written
         deleted: list[str] = []
         for name in projects:
             added = entries[name]
             known = pages[name]
             if not added and (known is None or not self.index.html_lags(name, known)):
                 continue  # every file is on the page already: nothing to write
-            page = self.index.update_project(
-                name, lambda page, n=name, a=added: _add(n, page, a), read=snapshots[name]
+            update = self.index.update_project(
+                name, partial(_add, name, added), read=snapshots[name]
             )
+            result.pages += update.written
+            page = update.record
             for entry in added:
                 if entry.filename in page.deleted:
                     # Deleted while this publish ran: whatever it stored is garbage now.
                     remove_objects(self.index, name, entry.filename)
                     deleted.append(_deleted(entry.filename))
-        # The index may have served earlier commands: report only this publish's pages.
-        result.pages = self.index.written[already_written:]
         if deleted:
             raise PrivatePypiError("\n".join(deleted))
         return result
@@ -294,7 +295,7 @@ def store_metadata(storage: Storage, key: str, body: bytes) -> str:
         return info.etag if info else ""
 
 
-def _add(name: NormalizedName, page: ProjectPage | None, entries: list[FileEntry]) -> ProjectPage:
+def _add(name: NormalizedName, entries: list[FileEntry], page: ProjectPage | None) -> ProjectPage:
     page = page or ProjectPage(name)
     for entry in entries:
         if page.is_deleted(entry.filename):

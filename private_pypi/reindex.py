@@ -9,9 +9,8 @@ and first upload times are kept. Pages that would not change are not written.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
@@ -20,23 +19,13 @@ from threading import BoundedSemaphore, Lock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
-from .distributions import inspect, parse_filename
-from .errors import InvalidDistribution, PreconditionFailed
-from .index import Index, ProjectSnapshot
-from .pages import (
-    FileEntry,
-    InvalidPage,
-    ProjectPage,
-    parse_project_json,
-    parse_root_json,
-    render_project_html,
-    render_project_json,
-    render_root_html,
-    render_root_json,
-)
+from .distributions import Distribution, inspect, parse_filename
+from .errors import InvalidDistribution
+from .index import Index, stores
+from .pages import FileEntry, ProjectPage
 from .publish import store_metadata
 from .releases import remove_objects
-from .storage import ObjectInfo, Storage, StoredObject, content_etag
+from .storage import ObjectInfo, Storage
 
 
 @dataclass
@@ -44,15 +33,14 @@ class ReindexReport:
     projects: int = 0
     files: int = 0
     inspected: int = 0
-    written: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list[str])
+    problems: list[str] = field(default_factory=list[str])
 
 
 @dataclass
 class Reindexer:
     index: Index
     workers: int = 16
-    on_project: Callable[[NormalizedName], None] = lambda _: None
     report: ReindexReport = field(default_factory=ReindexReport)
     _lock: Lock = field(default_factory=Lock)
 
@@ -97,47 +85,25 @@ class Reindexer:
         return self.report
 
     def _project(self, name: NormalizedName, objects: list[ObjectInfo]) -> None:
-        json_key = layout.project_json(name)
-        stored = self.storage.read(json_key)
-        try:
-            cached = parse_project_json(stored.body) if stored else None
-        except InvalidPage:
-            cached = None
+        read = self.index.snapshot(name)
+        cached = read.readable_record
         if cached is not None and self._published_since(name, cached, objects):
-            objects = list(self.storage.list(layout.project_dir(name)))
-        page = self._rebuild(name, objects, cached)
-        listed = {info.key: info for info in objects}
-        html = render_project_html(page)
-        if (
-            stored is not None
-            and stored.body == render_project_json(page)
-            and self._html_current(html, layout.project_json(name), listed)
-        ):
-            self.on_project(name)
-            return
-        expected = cached
-        # What the update starts from: the page as read (absent counts), or None to re-read.
-        read: ProjectSnapshot | None = ProjectSnapshot(name, stored)
-        if stored is not None and cached is None:
-            # The index cannot update a record it cannot read: replace it, if still unread.
-            body = render_project_json(page)
-            try:
-                etag = self._replace(json_key, stored, body)
-                read, expected = ProjectSnapshot(name, StoredObject(json_key, body, etag)), page
-            except PreconditionFailed:
-                read = None  # replaced meanwhile: start from the new record
+            objects = self._listing(name)
 
         def rebuild(current: ProjectPage | None) -> ProjectPage:
-            if current == expected:
-                return page
             # A publish got in since the page was read: list this project again.
-            return self._rebuild(name, list(self.storage.list(layout.project_dir(name))), current)
+            return self._rebuild(name, self._listing(name), current)
 
-        index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
-        index.update_project(name, rebuild, read=read)
-        with self._lock:
-            self.report.written.extend(index.written)
-        self.on_project(name)
+        update = self.index.replace(
+            read,
+            self._rebuild(name, objects, cached),
+            listed={info.key: info for info in objects},
+            rebuild=rebuild,
+        )
+        self._wrote(update.written)
+
+    def _listing(self, name: NormalizedName) -> list[ObjectInfo]:
+        return list(self.storage.list(layout.project_dir(name)))
 
     def _published_since(
         self, name: NormalizedName, cached: ProjectPage, objects: list[ObjectInfo]
@@ -150,24 +116,12 @@ class Reindexer:
             if key not in listed
         )
 
-    def _replace(self, key: str, stored: StoredObject, body: bytes) -> str:
-        etag = self.storage.write(
-            key,
-            body,
-            content_type=layout.JSON_TYPE,
-            cache_control=layout.PAGE_CACHE_CONTROL,
-            if_match=stored.etag,
-        )
-        with self._lock:
-            self.report.written.append(key)
-        return etag
-
     def _rebuild(
         self, name: NormalizedName, objects: Iterable[ObjectInfo], cached: ProjectPage | None
     ) -> ProjectPage:
         listed = self._own_files(name, objects)
-        deleted = cached.deleted if cached else frozenset()
-        entries = []
+        deleted = cached.deleted if cached else frozenset[str]()
+        entries: list[FileEntry] = []
         for filename, info in listed.items():
             if not filename.endswith(layout.DISTRIBUTION_SUFFIXES):
                 continue
@@ -189,7 +143,7 @@ class Reindexer:
         """The project's objects by file name: only those directly in its directory, and
         only distributions of this project; every other one is a problem to report."""
         directory = layout.project_dir(name)
-        own = {}
+        own: dict[str, ObjectInfo] = {}
         for info in objects:
             filename = info.key.removeprefix(directory)
             if "/" in filename:
@@ -222,38 +176,12 @@ class Reindexer:
         cached: FileEntry | None,
     ) -> FileEntry | None:
         metadata = listed.get(filename + layout.METADATA_SUFFIX)
-        marker = listed.get(filename + layout.YANK_SUFFIX)
-        # The marker is the yank's record, reason included; yanks are rare, so read each.
-        yanked = None if marker is None else self._reason(marker)
-        if (
-            cached is not None
-            and cached.etag == info.etag
-            and cached.size == info.size
-            and (
-                cached.metadata_sha256 is None
-                or (metadata is not None and metadata.etag == cached.metadata_etag)
-            )
-        ):
+        yanked = self._yank_reason(listed.get(filename + layout.YANK_SUFFIX))
+        if cached is not None and _vouches(cached, info, metadata):
             return replace(cached, yanked=yanked)
-        with tempfile.TemporaryDirectory(prefix="private-pypi-") as scratch:
-            local = Path(scratch, filename)
-            self.storage.download(info.key, local)
-            try:
-                distribution = inspect(local)
-            except InvalidDistribution as error:
-                self._problem(f"{info.key}: left off the index: {error.reason}")
-                return None
-        with self._lock:
-            self.report.inspected += 1
-        metadata_etag = ""
-        if distribution.metadata is not None:
-            if metadata is not None and metadata.etag == content_etag(distribution.metadata):
-                # Already stored with these very bytes (an S3 ETag is their MD5): no write.
-                metadata_etag = metadata.etag
-            else:
-                metadata_etag = self._replace_metadata(
-                    layout.metadata_key(name, filename), distribution.metadata, metadata
-                )
+        distribution = self._inspect(info, filename)
+        if distribution is None:
+            return None
         return FileEntry(
             filename=filename,
             version=str(distribution.version),
@@ -264,32 +192,64 @@ class Reindexer:
             metadata_sha256=distribution.metadata_sha256,
             yanked=yanked,
             etag=info.etag,
-            metadata_etag=metadata_etag,
+            metadata_etag=self._repair_metadata(name, filename, distribution, metadata),
         )
 
-    def _reason(self, marker: ObjectInfo) -> str:
+    def _yank_reason(self, marker: ObjectInfo | None) -> str | None:
+        """The marker is the yank's record, reason included; yanks are rare, so read each."""
+        if marker is None:
+            return None
         stored = self.storage.read(marker.key)
         return stored.body.decode("utf-8", "replace") if stored else ""
 
-    def _root(self, projects: set[NormalizedName], objects: list[ObjectInfo]) -> None:
-        listed = {info.key: info for info in objects}
-        stored = self.storage.read(layout.ROOT_JSON)
-        if (
-            stored is not None
-            and stored.body == render_root_json(projects)
-            and self._html_current(render_root_html(projects), layout.ROOT_JSON, listed)
-        ):
-            return
-        if stored is not None:
+    def _inspect(self, info: ObjectInfo, filename: str) -> Distribution | None:
+        """Download the file and inspect it again; None, and a problem, if it is bad."""
+        with tempfile.TemporaryDirectory(prefix="private-pypi-") as scratch:
+            local = Path(scratch, filename)
+            self.storage.download(info.key, local)
             try:
-                parse_root_json(stored.body)
-            except InvalidPage:
-                with suppress(PreconditionFailed):  # replaced meanwhile: update the new one
-                    self._replace(layout.ROOT_JSON, stored, render_root_json(projects))
-        index = Index(self.storage, self.index.retry, sleep=self.index.sleep)
+                distribution = inspect(local)
+            except InvalidDistribution as error:
+                self._problem(f"{info.key}: left off the index: {error.reason}")
+                return None
+        with self._lock:
+            self.report.inspected += 1
+        return distribution
+
+    def _repair_metadata(
+        self,
+        name: NormalizedName,
+        filename: str,
+        distribution: Distribution,
+        stored: ObjectInfo | None,
+    ) -> str:
+        """Make the wheel's metadata file hold its metadata, and return its ETag ("" for an
+        sdist). A metadata file is written create-only, as the bucket policy refuses any
+        other write of an immutable file: a wrong one is deleted first (its old version
+        stays)."""
+        if distribution.metadata is None:
+            return ""
+        if stored is not None and stores(self.storage, stored, distribution.metadata):
+            return stored.etag
+        key = layout.metadata_key(name, filename)
+        if stored is not None:
+            self.storage.delete(key)
+        return store_metadata(self.storage, key, distribution.metadata)
+
+    def _root(self, projects: set[NormalizedName], objects: list[ObjectInfo]) -> None:
+        read = self.index.root_snapshot()
         known = frozenset(projects)
-        index.update_root(lambda current: known | self._published_projects(current - known))
-        self.report.written.extend(index.written)
+
+        def rebuild(current: frozenset[NormalizedName] | None) -> frozenset[NormalizedName]:
+            return known | self._published_projects((current or frozenset()) - known)
+
+        update = self.index.replace(
+            read,
+            rebuild(read.readable_record),
+            listed={info.key: info for info in objects},
+            rebuild=rebuild,
+        )
+        self._wrote(update.written)
 
     def _published_projects(self, names: frozenset[NormalizedName]) -> frozenset[NormalizedName]:
         """Those of `names` that have stored objects now: published since the listing."""
@@ -297,27 +257,26 @@ class Reindexer:
             name for name in names if next(self.storage.list(layout.project_dir(name)), None)
         )
 
-    def _html_current(self, html: bytes, json_key: str, listed: dict[str, ObjectInfo]) -> bool:
-        for key in layout.html_keys(json_key, directory_keys=self.storage.directory_keys):
-            info = listed.get(key)
-            if info is None:
-                return False
-            if info.etag != content_etag(html):
-                stored = self.storage.read(key)
-                if stored is None or stored.body != html:
-                    return False
-        return True
-
-    def _replace_metadata(self, key: str, body: bytes, stored: ObjectInfo | None) -> str:
-        """Write a metadata file create-only: the bucket policy refuses any other write of
-        an immutable file, so a wrong one is deleted first (its old version stays)."""
-        if stored is not None:
-            self.storage.delete(key)
-        return store_metadata(self.storage, key, body)
+    def _wrote(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self.report.written.extend(keys)
 
     def _problem(self, problem: str) -> None:
         with self._lock:
             self.report.problems.append(problem)
+
+
+def _vouches(cached: FileEntry, info: ObjectInfo, metadata: ObjectInfo | None) -> bool:
+    """Whether the page's entry still describes the stored file: the file, and its metadata
+    file if it has one, have the ETags (and the file the size) they had when indexed."""
+    return (
+        cached.etag == info.etag
+        and cached.size == info.size
+        and (
+            cached.metadata_sha256 is None
+            or (metadata is not None and metadata.etag == cached.metadata_etag)
+        )
+    )
 
 
 def _by_directory(

@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import layout
 from .errors import PrivatePypiError
-from .index import Index
+from .index import Index, ProjectChange, Update
 from .pages import FileEntry, ProjectPage
 
 
@@ -42,10 +42,19 @@ class Release:
         return f"{self.project} {self.version}"
 
 
-def yank(index: Index, release: Release, reason: str = "") -> list[FileEntry]:
+@dataclass(frozen=True)
+class ReleaseChange:
+    """What a yank, unyank or delete did: the release's files it changed (none: there was
+    nothing to do), and the page keys it wrote, what a CDN must drop."""
+
+    files: tuple[FileEntry, ...] = ()
+    pages: tuple[str, ...] = ()
+
+
+def yank(index: Index, release: Release, reason: str = "") -> ReleaseChange:
     """Yank the release's files; none (and nothing written) if they are yanked so already."""
     if all(entry.yanked == reason for entry in _files(index, release)):
-        return []
+        return ReleaseChange()
 
     def mark(entry: FileEntry) -> FileEntry:
         index.storage.write(
@@ -56,24 +65,22 @@ def yank(index: Index, release: Release, reason: str = "") -> list[FileEntry]:
         )
         return entry.yank(reason)
 
-    page = index.update_project(release.project, lambda page: _mark(page, release, mark))
-    return page.files_of(release.version)
+    return _changed(release, index.update_project(release.project, _marking(release, mark)))
 
 
-def unyank(index: Index, release: Release) -> list[FileEntry]:
+def unyank(index: Index, release: Release) -> ReleaseChange:
     """Unyank the release's files; none (and nothing written) if none is yanked."""
     if all(entry.yanked is None for entry in _files(index, release)):
-        return []
+        return ReleaseChange()
 
     def unmark(entry: FileEntry) -> FileEntry:
         index.storage.delete(layout.yank_key(release.project, entry.filename))
         return entry.unyank()
 
-    page = index.update_project(release.project, lambda page: _mark(page, release, unmark))
-    return page.files_of(release.version)
+    return _changed(release, index.update_project(release.project, _marking(release, unmark)))
 
 
-def delete(index: Index, release: Release) -> list[FileEntry]:
+def delete(index: Index, release: Release) -> ReleaseChange:
     _files(index, release)
     removed: list[FileEntry] = []
 
@@ -83,10 +90,10 @@ def delete(index: Index, release: Release) -> list[FileEntry]:
         removed[:] = page.files_of(release.version)
         return page.without_version(release.version)
 
-    index.update_project(release.project, drop)
+    update = index.update_project(release.project, drop)
     for entry in removed:
         remove_objects(index, release.project, entry.filename)
-    return removed
+    return ReleaseChange(tuple(removed), update.written)
 
 
 def remove_objects(index: Index, project: NormalizedName, filename: str) -> None:
@@ -110,12 +117,18 @@ def _files(index: Index, release: Release) -> list[FileEntry]:
     return files
 
 
-def _mark(
-    page: ProjectPage | None, release: Release, mark: Callable[[FileEntry], FileEntry]
-) -> ProjectPage:
-    # The marks go with the files of the page being committed, so a file published while
-    # a yank runs is on the page yanked only if its marker says so.
-    page = page or ProjectPage(release.project)
-    for entry in page.files_of(release.version):
-        page = page.with_file(mark(entry))
-    return page
+def _marking(release: Release, mark: Callable[[FileEntry], FileEntry]) -> ProjectChange:
+    """The change that marks each file of the release on the page being committed, so a file
+    published while a yank runs is on the page yanked only if its marker says so."""
+
+    def change(page: ProjectPage | None) -> ProjectPage:
+        page = page or ProjectPage(release.project)
+        for entry in page.files_of(release.version):
+            page = page.with_file(mark(entry))
+        return page
+
+    return change
+
+
+def _changed(release: Release, update: Update[ProjectPage]) -> ReleaseChange:
+    return ReleaseChange(tuple(update.record.files_of(release.version)), update.written)

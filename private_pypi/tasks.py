@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -35,7 +35,6 @@ from .contract import (
 from .distributions import find_distributions
 from .errors import PrivatePypiError
 from .index import Index
-from .pages import FileEntry
 from .publish import Publisher, inspect_all
 from .reindex import Reindexer
 from .storage import LocalStorage, Storage, open_storage
@@ -256,7 +255,7 @@ def publish(
     print(f"install: pip install --extra-index-url {index.storage.index_url} {' '.join(names)}")
 
 
-def _invalidate(pages: list[str]) -> None:
+def _invalidate(pages: Sequence[str]) -> None:
     """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
     distribution_id = os.environ.get(DISTRIBUTION_ID_VARIABLE)
     if not distribution_id or not pages:
@@ -302,15 +301,19 @@ def _release_help(action: str, **more: str) -> dict[str, str]:
 
 
 def _report_release_change(
-    index: Index, files: list[FileEntry], verb: str, release: str, idle: Callable[[str], str]
+    index: Index,
+    change: releases.ReleaseChange,
+    verb: str,
+    release: str,
+    idle: Callable[[str], str],
 ) -> None:
     """Say what a yank or unyank did, or (idle, given where) why there was nothing to do."""
     where = index.storage.location
-    if not files:
+    if not change.files:
         print(f"nothing to do: {idle(where)}")
         return
-    print(f"{verb} {len(files)} file(s) of {release} in {where}")
-    _invalidate(index.written)
+    print(f"{verb} {len(change.files)} file(s) of {release} in {where}")
+    _invalidate(change.pages)
 
 
 @task(
@@ -324,10 +327,10 @@ def yank(
     """`yank NAME VERSION [--reason TEXT]`: installers skip the release (PEP 592) unless it
     is pinned with ==."""
     index = _open_index(repository)
-    files = releases.yank(index, _release(name, version), reason)
+    change = releases.yank(index, _release(name, version), reason)
     _report_release_change(
         index,
-        files,
+        change,
         "yanked",
         f"{name} {version}",
         lambda where: f"{name} {version} is already yanked in {where}, for that reason",
@@ -342,10 +345,10 @@ def yank(
 def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
     """`unyank NAME VERSION`: undo a yank."""
     index = _open_index(repository)
-    files = releases.unyank(index, _release(name, version))
+    change = releases.unyank(index, _release(name, version))
     _report_release_change(
         index,
-        files,
+        change,
         "unyanked",
         f"{name} {version}",
         lambda where: f"{name} {version} is not yanked in {where}",
@@ -374,14 +377,14 @@ def delete(
         answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             raise Exit("nothing deleted", code=1)
-    files = releases.delete(index, release)
-    for entry in files:
+    change = releases.delete(index, release)
+    for entry in change.files:
         print(f"  deleted {entry.filename} from {index.storage.location}")
     print(
         "recover within 90 days from the bucket's object versions: "
         "see README, 'Recovering a deleted file'"
     )
-    _invalidate(index.written)
+    _invalidate(change.pages)
 
 
 @task(

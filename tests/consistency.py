@@ -22,6 +22,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pypi_simple
 
 from private_pypi import layout
+from private_pypi.pages import PROJECT_PAGE, ROOT_PAGE
 from private_pypi.storage import ObjectInfo, Storage
 
 BASE_URL = "https://index.invalid/"
@@ -88,7 +89,7 @@ def _read_root(storage: Storage) -> tuple[frozenset[str], dict[str, frozenset[st
         index = pypi_simple.IndexPage.from_json_data(json.loads(stored.body))
         names = frozenset(index.projects)
     html = {}
-    for key in layout.html_keys(layout.ROOT_JSON, directory_keys=storage.directory_keys):
+    for key in ROOT_PAGE.copy_keys(layout.INDEX_PREFIX, directory_keys=storage.directory_keys):
         page = storage.read(key)
         if page is not None:
             html[key] = frozenset(pypi_simple.IndexPage.from_html(page.body).projects)
@@ -125,8 +126,11 @@ def _assert_files_stored(
 
 
 def _page_keys(storage: Storage, name: str) -> tuple[str, ...]:
-    json_key = layout.project_json(name)  # type: ignore[arg-type]
-    return (json_key, *layout.html_keys(json_key, directory_keys=storage.directory_keys))
+    directory = layout.project_dir(name)  # type: ignore[arg-type]
+    return tuple(
+        rendering.key(directory)
+        for rendering in PROJECT_PAGE.renderings_on(directory_keys=storage.directory_keys)
+    )
 
 
 def _page_url(name: str) -> str:

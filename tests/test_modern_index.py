@@ -229,7 +229,7 @@ def test_delete_takes_the_release_off_the_pages_and_removes_its_files(
     publish(index, wheel(tmp_path, "acme", "1.0"), wheel(tmp_path, "acme", "1.1"))
     deleted = delete(index, Release.parse("acme", "1.0"))
 
-    assert [entry.filename for entry in deleted] == ["acme-1.0-py3-none-any.whl"]
+    assert [entry.filename for entry in deleted.files] == ["acme-1.0-py3-none-any.whl"]
     page = index.project("acme")  # type: ignore[arg-type]
     assert page is not None and page.versions == ["1.1"]
     keys = {info.key for info in index.storage.list("simple/acme/")}

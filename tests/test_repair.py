@@ -10,14 +10,16 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from private_pypi.errors import StorageError
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
-from private_pypi.storage import LocalStorage, S3Storage, Storage
+from private_pypi.storage import LocalStorage, S3Storage, Storage, StoredObject
 from private_pypi.verify import Limits, Problem, ProblemKind, Retry, Verifier, VerifyReport
 from tests.factory import wheel
 
@@ -62,6 +64,110 @@ def test_reindex_puts_only_a_projects_own_direct_files_on_its_page(
         (ProblemKind.FILE_NOT_INDEXED, ["foo", "bar-9.0-py3-none-any.whl"]),
         (ProblemKind.FILE_MISPLACED, ["old", "foo-2.0-py3-none-any.whl"]),
     ]
+
+
+class Recorded:
+    """A storage that records the keys it is asked to read, write and delete."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self.reads: list[str] = []
+        self.writes: list[str] = []
+
+    def read(self, key: str) -> StoredObject | None:
+        self.reads.append(key)
+        return self._storage.read(key)
+
+    def write(self, key: str, body: bytes, **options: Any) -> str:
+        self.writes.append(key)
+        return self._storage.write(key, body, **options)
+
+    def delete(self, key: str) -> None:
+        self.writes.append(key)
+        self._storage.delete(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+def test_reindex_trusts_an_etag_only_where_it_is_the_contents(
+    storage: S3Storage | LocalStorage, tmp_path: Path
+) -> None:
+    """A settled index costs a reindex no write. A page copy is read again only where the
+    storage's ETags can't tell its content: on a local directory, not on S3."""
+    publish(Index(storage), wheel(tmp_path, "acme", "1.0"))
+    Reindexer(Index(storage)).run()
+    recorded = Recorded(storage)
+
+    report = Reindexer(Index(cast(Storage, recorded))).run()
+
+    assert (report.written, recorded.writes, report.inspected) == ([], [], 0)
+    html = [key for key in recorded.reads if not key.endswith(".json")]
+    if isinstance(storage, S3Storage):
+        assert html == []
+    else:
+        assert sorted(html) == ["simple/acme/index.html", "simple/index.html"]
+
+
+def test_a_local_reindex_replaces_a_wrong_metadata_file_and_keeps_a_right_one(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    right, wrong = wheel(tmp_path, "acme", "1.0"), wheel(tmp_path, "acme", "2.0")
+    publish(Index(local_storage), right, wrong)
+    metadata = {
+        path.name: local_storage.root / "simple/acme" / f"{path.name}.metadata"
+        for path in (right, wrong)
+    }
+    metadata[wrong.name].write_bytes(b"Metadata-Version: 2.1\nName: other\n")
+    untouched = metadata[right.name].stat()
+    (local_storage.root / "simple/acme/index.json").unlink()  # every file is inspected again
+
+    report = Reindexer(Index(local_storage)).run()
+
+    assert report.inspected == 2 and report.problems == []
+    for path in (right, wrong):
+        (distribution,) = inspect_all([path])
+        assert metadata[path.name].read_bytes() == distribution.metadata
+    kept = metadata[right.name].stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (untouched.st_ino, untouched.st_mtime_ns)
+    assert Verifier(local_storage.index_url, local_storage).run().ok
+
+
+def test_on_s3_a_metadata_file_whose_etag_is_not_its_md5_is_read_not_trusted(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    plain, in_parts = wheel(tmp_path, "acme", "1.0"), wheel(tmp_path, "acme", "2.0")
+    publish(Index(s3_storage), plain, in_parts)
+    (distribution,) = inspect_all([in_parts])
+    assert distribution.metadata is not None
+    key = f"simple/acme/{in_parts.name}.metadata"
+    # The same bytes, stored again by a multipart upload: its ETag is not their MD5.
+    s3_storage.delete(key)
+    client, bucket = s3_storage.client, s3_storage.bucket
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = client.upload_part(
+        Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=distribution.metadata
+    )
+    client.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    info = s3_storage.head(key)
+    assert info is not None and info.etag != s3_storage.etag_for(distribution.metadata)
+    s3_storage.delete("simple/acme/index.json")  # every file is inspected again
+    recorded = Recorded(s3_storage)
+
+    report = Reindexer(Index(cast(Storage, recorded))).run()
+
+    assert report.inspected == 2
+    metadata_reads = [read for read in recorded.reads if read.endswith(".metadata")]
+    assert metadata_reads == [key]  # the other one's ETag is its MD5: no read
+    assert not [write for write in recorded.writes if write.endswith(".metadata")]
+    page = Index(s3_storage).project(canonicalize_name("acme"))
+    entry = page.file(in_parts.name) if page else None
+    assert entry is not None and entry.metadata_etag == info.etag
 
 
 def test_files_get_the_permissions_the_umask_allows(tmp_path: Path) -> None:

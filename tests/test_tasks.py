@@ -260,12 +260,12 @@ def test_nothing_to_change_writes_nothing(s3_storage: S3Storage, tmp_path: Path)
     again = Index(s3_storage)
     assert Publisher(again).publish(files).pages == []
     assert writes == []
-    assert releases.yank(again, releases.Release.parse("acme", "1.0"), "broken") == []
+    assert releases.yank(again, releases.Release.parse("acme", "1.0"), "broken").files == ()
     assert writes == []
     releases.unyank(again, releases.Release.parse("acme", "1.0"))
     assert writes != []  # the counter sees a real change
     writes.clear()
-    assert releases.unyank(again, releases.Release.parse("acme", "1.0")) == []
+    assert releases.unyank(again, releases.Release.parse("acme", "1.0")).files == ()
     assert writes == []
 
 

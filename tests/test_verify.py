@@ -113,7 +113,8 @@ def overwrite(storage: Storage, key: str, body: bytes) -> None:
 
 
 def overwrite_html(storage: Storage, json_key: str, body: bytes) -> None:
-    for key in layout.html_keys(json_key, directory_keys=storage.directory_keys):
+    directory = json_key.removesuffix(PROJECT_PAGE.record.name)
+    for key in PROJECT_PAGE.copy_keys(directory, directory_keys=storage.directory_keys):
         overwrite(storage, key, body)
 
 
@@ -152,8 +153,8 @@ def empty_project_json(index: Index, _: Path) -> Found:
 def project_pages_deleted(index: Index, _: Path) -> Found:
     storage = index.storage
     json_key = layout.project_json(HELLO)
-    for key in (json_key, *layout.html_keys(json_key, directory_keys=storage.directory_keys)):
-        storage.delete(key)
+    for rendering in PROJECT_PAGE.renderings_on(directory_keys=storage.directory_keys):
+        storage.delete(rendering.key(layout.project_dir(HELLO)))
     missing = [url(storage, json_key), *html_urls(storage, layout.project_dir(HELLO))]
     return {(ProblemKind.PAGE_MISSING, where) for where in missing}
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlparse
 from ..aws import Access
 from ..contract import BUCKET_VARIABLE, SEED_BUCKET_VARIABLE
 from ..errors import ConfigurationError
-from .base import ObjectInfo, Storage, StoredObject, content_etag
+from .base import ObjectInfo, Storage, StoredObject
 from .local import LocalStorage
 from .s3 import S3Settings, S3Storage
 
@@ -20,7 +20,6 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StoredObject",
-    "content_etag",
     "open_storage",
     "repository_url",
 ]

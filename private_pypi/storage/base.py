@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +53,11 @@ class Storage(Protocol):
         """Whether a page must also be stored under its directory key (`simple/name/`)."""
         ...
 
+    def etag_for(self, body: bytes) -> str | None:
+        """The ETag this storage would give an object with these bytes, or None when its
+        ETags don't derive from content: then only reading an object tells what it holds."""
+        ...
+
     def read(self, key: str) -> StoredObject | None: ...
 
     def head(self, key: str) -> ObjectInfo | None: ...
@@ -101,6 +105,3 @@ class Storage(Protocol):
     def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
 
 
-def content_etag(body: bytes) -> str:
-    """The ETag S3 gives a single-part upload, which the local backend gives every file."""
-    return hashlib.md5(body, usedforsecurity=False).hexdigest()

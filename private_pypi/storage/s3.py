@@ -107,6 +107,12 @@ class S3Storage:
             return f"{self.settings.endpoint_url.rstrip('/')}/{self.bucket}/{INDEX_PREFIX}"
         return s3_index_url(self.bucket, self.region)
 
+    def etag_for(self, body: bytes) -> str:
+        # The ETag of an object stored by one PutObject, plain or SSE-S3 (the bucket's
+        # encryption), is the MD5 of its bytes; that of a multipart upload or of SSE-KMS is
+        # not, and a comparison with this one then fails, costing a read.
+        return hashlib.md5(body, usedforsecurity=False).hexdigest()
+
     def observe_requests(self, callback: Callable[[str], None]) -> None:
         """Call `callback(operation_name)` for every storage request, e.g. to count them."""
 
