@@ -99,29 +99,21 @@ def _relative_to(directory: Path, repository: str) -> str:
     return repository if len(scheme) > 1 else str(directory / repository)
 
 
-@dataclass(frozen=True)
-class Packages:
-    """The package directories to build, and the directory whose dist/ publish builds into."""
-
-    sources: tuple[Path, ...]
-    base: Path
-
-
 def packages_to_build(
     flags: Sequence[str],
     table: ProjectTable | None,
     configured: Sequence[str],
     configured_base: Path | None,
     cwd: Path,
-) -> Packages:
-    """--package, else the table's packages, else invoke.yaml's (relative to its checkout)."""
-    base = table.directory if table else configured_base or cwd
+) -> tuple[Path, ...]:
+    """The package directories to build: --package, else the table's packages, else
+    invoke.yaml's (relative to its checkout)."""
     if flags:
-        return Packages(tuple(Path(flag) for flag in flags), base)
+        return tuple(Path(flag) for flag in flags)
     if table and table.packages:
-        return Packages(table.packages, base)
+        return table.packages
     if configured:
-        return Packages(tuple((configured_base or cwd) / path for path in configured), base)
+        return tuple((configured_base or cwd) / path for path in configured)
     raise ConfigurationError(
         "no packages to build: pass --package PATH, or list their directories as packages "
         "in [tool.private-pypi] of pyproject.toml (or publish.packages in invoke.yaml)"

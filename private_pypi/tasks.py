@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -22,7 +23,7 @@ from invoke.tasks import Task
 from . import releases
 from .building import SourceRelease, build_packages
 from .cdn import invalidate
-from .configuration import Packages, find_table, packages_to_build, repository_to_use
+from .configuration import find_table, packages_to_build, repository_to_use
 from .console import human_size, progress_bar
 from .contract import (
     BUCKET_VARIABLE,
@@ -117,7 +118,7 @@ def _existing(storage: Storage) -> Storage:
     return storage
 
 
-def _packages(c: Context, flags: list[str]) -> Packages:
+def _packages(c: Context, flags: list[str]) -> tuple[Path, ...]:
     configured = c.config.get("publish", {})
     directory = configured.get("directory")
     return packages_to_build(
@@ -188,7 +189,7 @@ def build(
     c: Context, package: list[str] | None = None, output: str = "dist", no_isolation: bool = False
 ) -> None:
     """Build an sdist and a wheel of each package with pypa/build, reproducibly."""
-    _build(_packages(c, package or []).sources, Path(output), isolated=not no_isolation)
+    _build(_packages(c, package or []), Path(output), isolated=not no_isolation)
 
 
 @task(
@@ -219,15 +220,20 @@ def publish(
     run again."""
     index = _open_index(repository)
     if dist:
-        files = _dist_files(Path(dist))
-    else:
-        packages = _packages(c, package or [])
-        files = _build(
-            packages.sources, packages.base / "dist", isolated=not no_isolation, index=index
-        )
+        _publish_files(index, _dist_files(Path(dist)), dry_run, skip_existing)
+        return
+    sources = _packages(c, package or [])
+    # A directory of this run's own: files that another build left, or that a publish
+    # running beside this one in the same checkout writes, are never taken for this build's.
+    with tempfile.TemporaryDirectory(prefix="private-pypi-build-") as output:
+        files = _build(sources, Path(output), isolated=not no_isolation, index=index)
         if not files:
             print(f"nothing to do: every package is already published in {index.storage.location}")
             return
+        _publish_files(index, files, dry_run, skip_existing)
+
+
+def _publish_files(index: Index, files: list[Path], dry_run: bool, skip_existing: bool) -> None:
     distributions = inspect_all(files)
     print(
         f"{'checking' if dry_run else 'publishing'} {len(distributions)} file(s) to "

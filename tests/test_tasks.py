@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -366,3 +368,28 @@ def test_what_build_writes_from_the_checkout_or_examples_is_ignored_by_git() -> 
     for built in ("dist/acme-1.0.tar.gz", "examples/dist/acme-1.0.tar.gz"):
         ignored = subprocess.run(["git", "check-ignore", "--quiet", built], cwd=ROOT)
         assert ignored.returncode == 0, f"git would track {built}"
+
+
+def test_two_publishes_in_one_checkout_each_publish_their_own_build(tmp_path: Path) -> None:
+    """Two jobs on one runner, same checkout, same release, different SOURCE_DATE_EPOCH:
+    each repository gets the bytes its own build made, and the checkout keeps no dist/."""
+    write_package(tmp_path, "acme-one", "flit-core")
+    epochs = {tmp_path / "early": 1_700_000_000, tmp_path / "late": 1_750_000_000}
+
+    def publish_job(repository: Path) -> subprocess.CompletedProcess[str]:
+        return invoke(
+            *("publish", "--no-isolation", "--package", str(tmp_path / "acme-one")),
+            *("--repository", str(repository)),
+            env={"SOURCE_DATE_EPOCH": str(epochs[repository])},
+        )
+
+    checkout_dist = snapshot(ROOT / "dist") if (ROOT / "dist").exists() else {}
+    with ThreadPoolExecutor(len(epochs)) as pool:
+        results = list(pool.map(publish_job, epochs))
+    assert all(result.returncode == 0 for result in results), [r.stderr for r in results]
+    for repository, epoch in epochs.items():
+        (stored,) = (repository / "simple" / "acme-one").glob("*.whl")
+        with zipfile.ZipFile(stored) as archive:
+            stamps = {info.date_time for info in archive.infolist()}
+        assert stamps == {time.gmtime(epoch)[:6]}, (repository.name, stamps)
+    assert (snapshot(ROOT / "dist") if (ROOT / "dist").exists() else {}) == checkout_dist
