@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
-# The prefix and the cache headers are the infrastructure's too: contract.py holds them.
+# The prefix, the suffixes and the cache headers are the bucket policy's too: contract.py
+# holds them.
+from .contract import DISTRIBUTION_SUFFIXES as DISTRIBUTION_SUFFIXES
 from .contract import FILE_CACHE_CONTROL as FILE_CACHE_CONTROL
 from .contract import INDEX_PREFIX as INDEX_PREFIX
+from .contract import METADATA_SUFFIX as METADATA_SUFFIX
 from .contract import PAGE_CACHE_CONTROL as PAGE_CACHE_CONTROL
+from .contract import YANK_SUFFIX as YANK_SUFFIX
 
 ROOT_JSON = f"{INDEX_PREFIX}index.json"
 
-DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip")
-METADATA_SUFFIX = ".metadata"  # PEP 658: the wheel's METADATA beside it
-YANK_SUFFIX = ".yank"  # our marker: its body is the yank reason, so yanks survive reindex
 
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

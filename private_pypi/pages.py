@@ -298,8 +298,8 @@ class Rendering(Generic[Record]):
 class PageFormat(Generic[Record]):
     """How a page is read and written: its JSON record, and the copies rendered from it.
 
-    Publish, reindex and verify all go through `copies_on`: a new way to serve a page is
-    one more Rendering here.
+    Publish, reindex and verify all go through `renderings_on` or `copies_on`: a new way
+    to serve a page is one more Rendering here.
     """
 
     parse: Callable[[bytes], Record]

@@ -17,7 +17,7 @@ from components.policies import (
     deployer_policy,
     public_index_bucket_policy,
 )
-from private_pypi import contract, layout
+from private_pypi import layout
 
 from .policy_gate import S3Request, denied_by
 
@@ -190,9 +190,5 @@ def test_deployer_invalidates_only_its_distribution():
 
 
 def test_the_policies_guard_the_suffixes_the_library_writes():
-    # layout.py keeps its own copies until it takes them from the contract.
-    assert layout.DISTRIBUTION_SUFFIXES == contract.DISTRIBUTION_SUFFIXES
-    assert layout.METADATA_SUFFIX == contract.METADATA_SUFFIX
-    assert layout.YANK_SUFFIX == contract.YANK_SUFFIX
     assert set(IMMUTABLE_SUFFIXES) == {*layout.DISTRIBUTION_SUFFIXES, layout.METADATA_SUFFIX}
     assert set(DELETABLE_SUFFIXES) == {*IMMUTABLE_SUFFIXES, layout.YANK_SUFFIX}
