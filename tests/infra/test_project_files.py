@@ -127,20 +127,33 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it():
         assert (sha, comment) == PINNED[action], use
 
 
-def test_how_it_is_built_lists_every_file_of_the_components():
+def test_how_it_is_built_lists_every_module_of_the_components_and_the_library():
+    """The README's tree names every file of components/ and private_pypi/, and no other."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     tree = readme.split("## How it is built", 1)[1].split("```", 2)[1]
-    lines = tree.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("components/"))
-    listed = set()
-    for line in lines[start + 1 :]:
-        if not line.startswith("  "):
-            break
-        listed.add(line.split()[0])
+    listed: set[str] = set()
+    parents: list[str] = []
+    for line in tree.splitlines():
+        names = line.strip().split("  ", 1)[0]
+        depth = (len(line) - len(line.lstrip())) // 2
+        if not names or depth > 4:  # a description carried onto the next line
+            continue
+        parents[depth:] = []
+        for name in names.split(", "):
+            listed.add("".join(parents) + name)
+        if names.endswith("/"):
+            parents.append(names)
 
-    on_disk = {
-        str(path.relative_to(ROOT / "components"))
-        for path in (ROOT / "components").rglob("*")
-        if path.is_file() and path.suffix in {".py", ".js"} and path.name != "__init__.py"
+    # storage/ is listed without its files: it stands for all of them.
+    whole = {
+        d for d in listed if d.endswith("/") and not any(n != d and n.startswith(d) for n in listed)
     }
-    assert listed == on_disk
+    for top in ("components/", "private_pypi/"):
+        on_disk = {
+            str(path.relative_to(ROOT))
+            for path in (ROOT / top).rglob("*")
+            if path.suffix in {".py", ".js"} and path.name != "__init__.py"
+        }
+        unlisted = {f for f in on_disk if f not in listed and not f.startswith(tuple(whole))}
+        gone = {n for n in listed if n.startswith(top) and not n.endswith("/")} - on_disk
+        assert (unlisted, gone) == (set(), set())
