@@ -19,13 +19,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
+from private_pypi.index import Index
 from tests.motoserver import MotoServer
 
-from .measure import ROOT, run_invoke, run_process
+from .measure import run_invoke, run_process
 from .one_release import BenchmarkError
 
 # Where `invoke publish` puts what it builds.
-PUBLISH_OUTPUT = ROOT / "dist"
 SOURCE_DATE_EPOCH = "1700000000"
 VERSION = "1.0.0"
 
@@ -73,9 +75,7 @@ def run(server: MotoServer, packages: int, runs: int) -> Monorepo:
         for number in range(runs):
             bucket = server.create_bucket(f"mono-ours-{number}")
             ours.append(_publish_ours(sources, bucket, env))
-            ours_files = _hashes(PUBLISH_OUTPUT, sources)
-            for name in ours_files:
-                (PUBLISH_OUTPUT / name).unlink()
+            ours_files = _published_hashes(server, bucket, sources)
             if len(ours_files) != 2 * packages:
                 raise BenchmarkError(f"invoke publish built {sorted(ours_files)}")
 
@@ -135,6 +135,17 @@ def _hashes(directory: Path, sources: list[Path]) -> dict[str, str]:
         module = source.name.replace("-", "_")
         for path in directory.rglob(f"{module}-{VERSION}*"):
             hashes[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def _published_hashes(server: MotoServer, bucket: str, sources: list[Path]) -> dict[str, str]:
+    """sha256 of each file publish stored, by file name, as its project page lists them:
+    publish builds in a directory of its own and removes it."""
+    index = Index(server.storage(bucket))
+    hashes: dict[str, str] = {}
+    for source in sources:
+        page = index.project(canonicalize_name(source.name))
+        hashes.update({entry.filename: entry.sha256 for entry in page.files} if page else {})
     return hashes
 
 
