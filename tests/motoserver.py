@@ -50,6 +50,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from private_pypi.aws import Access
 from private_pypi.storage import S3Settings, S3Storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,11 +221,13 @@ def bucket_storage(endpoint: str, bucket: str) -> S3Storage:
     """The bucket as publish opens it, with the account's credentials."""
     return S3Storage(
         S3Settings(
-            bucket=bucket,
-            region=REGION,
-            access_key_id=CREDENTIALS["aws_access_key_id"],
-            secret_access_key=CREDENTIALS["aws_secret_access_key"],
-            endpoint_url=endpoint,
+            bucket,
+            Access(
+                CREDENTIALS["aws_access_key_id"],
+                CREDENTIALS["aws_secret_access_key"],
+                REGION,
+                endpoint,
+            ),
         )
     )
 

@@ -27,6 +27,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 
 import tasks
+from private_pypi.aws import Access
 from private_pypi.cdn import CdnError, invalidate
 from private_pypi.errors import StorageError
 from private_pypi.index import Index
@@ -70,7 +71,9 @@ class Account:
         }
 
     def storage(self, key: Key, endpoint: str | None = None, config: Config = QUICK) -> S3Storage:
-        settings = S3Settings(self.bucket, REGION, key.id, key.secret, endpoint or self.endpoint)
+        settings = S3Settings(
+            self.bucket, Access(key.id, key.secret, REGION, endpoint or self.endpoint)
+        )
         return S3Storage(settings, config=config)
 
     def stored(self) -> set[str]:
@@ -264,7 +267,9 @@ def test_even_debug_logs_never_hold_the_secret(
 
 
 def test_settings_never_show_a_credential() -> None:
-    settings = S3Settings("bucket", REGION, UNKNOWN_KEY_ID, FAKE_SECRET, "http://127.0.0.1:1")
+    settings = S3Settings(
+        "bucket", Access(UNKNOWN_KEY_ID, FAKE_SECRET, REGION, "http://127.0.0.1:1")
+    )
     assert_hidden(Key(UNKNOWN_KEY_ID, FAKE_SECRET), repr(settings), str(settings))
 
 
@@ -359,7 +364,10 @@ def test_throttling_is_retried_and_the_publish_succeeds(
 ) -> None:
     slow = proxy.inject(Fault("PUT", r"/simple/throttled/index\.json$", SLOW_DOWN, times=2))
     storage = S3Storage(
-        S3Settings(account.bucket, REGION, account.deployer.id, account.deployer.secret, proxy.url)
+        S3Settings(
+            account.bucket,
+            Access(account.deployer.id, account.deployer.secret, REGION, proxy.url),
+        )
     )  # botocore's own retries, as publishing configures them
 
     Publisher(Index(storage)).publish(inspect_all([wheel(tmp_path, "throttled", "1.0")]))

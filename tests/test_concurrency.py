@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
+from private_pypi.aws import Access
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
@@ -52,7 +53,7 @@ def clients(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         return Clients([LocalStorage(directory) for _ in range(PUBLISHERS)])
     endpoint = request.getfixturevalue("moto_endpoint")
     bucket = f"pypi-race-{uuid.uuid4().hex[:12]}"
-    settings = S3Settings(bucket, REGION, "testing", "testing", endpoint_url=endpoint)
+    settings = S3Settings(bucket, Access("testing", "testing", REGION, endpoint))
     storages = [S3Storage(settings) for _ in range(PUBLISHERS)]
     storages[0].client.create_bucket(Bucket=bucket)
     return Clients(storages)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from botocore.config import Config
 
+from private_pypi.aws import Access
 from private_pypi.errors import PrivatePypiError
 from private_pypi.index import Index
 from private_pypi.publish import Outcome, Publisher, inspect_all
@@ -75,7 +76,7 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
 
 
 def through(proxy: FaultProxy, bucket: str, config: Config = QUICK) -> S3Storage:
-    settings = S3Settings(bucket, REGION, "testing", "testing", endpoint_url=proxy.url)
+    settings = S3Settings(bucket, Access("testing", "testing", REGION, proxy.url))
     return S3Storage(settings, config=config)
 
 

@@ -35,6 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from packaging.utils import NormalizedName
 
 from private_pypi import layout
+from private_pypi.aws import Access
 from private_pypi.distributions import Distribution
 from private_pypi.errors import PrivatePypiError
 from private_pypi.index import Index, RetryPolicy
@@ -298,7 +299,7 @@ def s3_backend(moto_endpoint: str) -> Iterator[Backend]:
             admin.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
     with FaultProxy(moto_endpoint) as proxy:
-        settings_ = S3Settings(bucket, REGION, "testing", "testing", endpoint_url=proxy.url)
+        settings_ = S3Settings(bucket, Access("testing", "testing", REGION, proxy.url))
 
         def faults(draw: int) -> None:
             proxy.clear()

@@ -49,7 +49,7 @@ def open_storage(url: str, env: Mapping[str, str]) -> Storage:
             raise ConfigurationError(
                 f"bad repository {url!r}: use s3://BUCKET, with no path after the bucket"
             )
-        return S3Storage(_s3_settings(parsed.netloc, env))
+        return S3Storage(S3Settings(parsed.netloc, Access.from_env(env, "s3")))
     if parsed.scheme == "file":
         return LocalStorage(Path(unquote(parsed.path)))
     if parsed.scheme and len(parsed.scheme) > 1:  # not a Windows drive letter
@@ -57,14 +57,3 @@ def open_storage(url: str, env: Mapping[str, str]) -> Storage:
             f"bad repository {url!r}: use s3://BUCKET, file:///path or a directory"
         )
     return LocalStorage(Path(url))
-
-
-def _s3_settings(bucket: str, env: Mapping[str, str]) -> S3Settings:
-    access = Access.from_env(env, "s3")
-    return S3Settings(
-        bucket=bucket,
-        region=access.region,
-        access_key_id=access.access_key_id,
-        secret_access_key=access.secret_access_key,
-        endpoint_url=access.endpoint_url,
-    )

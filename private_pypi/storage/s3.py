@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -60,20 +60,8 @@ REDIRECT_CODES = {
 @dataclass(frozen=True)
 class S3Settings:
     bucket: str
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    # From AWS_ENDPOINT_URL: an S3-compatible store, or a test server.
-    endpoint_url: str | None = None
-
-    def __repr__(self) -> str:  # never show a credential, even in a traceback
-        return f"S3Settings(bucket={self.bucket!r}, region={self.region!r})"
-
-    @property
-    def access(self) -> aws.Access:
-        return aws.Access(
-            self.access_key_id, self.secret_access_key, self.region, self.endpoint_url
-        )
+    # None of it: boto3's standard chain, region and endpoint.
+    access: aws.Access = field(default_factory=aws.Access)
 
 
 class S3Storage:
@@ -103,8 +91,8 @@ class S3Storage:
 
     @property
     def index_url(self) -> str:
-        if self.settings.endpoint_url:
-            return f"{self.settings.endpoint_url.rstrip('/')}/{self.bucket}/{INDEX_PREFIX}"
+        if self.settings.access.endpoint_url:
+            return f"{self.settings.access.endpoint_url.rstrip('/')}/{self.bucket}/{INDEX_PREFIX}"
         return s3_index_url(self.bucket, self.region)
 
     def etag_for(self, body: bytes) -> str:

@@ -335,16 +335,19 @@ def test_a_stolen_key_deletes_only_release_files_and_versioning_brings_them_back
 def test_a_large_upload_passes_the_guards_and_can_abort_its_parts(
     published: Deployment, tmp_path: Path
 ):
+    from private_pypi.aws import Access
     from private_pypi.storage import S3Settings, S3Storage
     from private_pypi.storage.s3 import TRANSFER_CONFIG
 
     storage = S3Storage(
         S3Settings(
-            bucket=published.bucket,
-            region=REGION,
-            access_key_id=published.credentials["aws_access_key_id"],
-            secret_access_key=published.credentials["aws_secret_access_key"],
-            endpoint_url=published.moto.endpoint,
+            published.bucket,
+            Access(
+                published.credentials["aws_access_key_id"],
+                published.credentials["aws_secret_access_key"],
+                REGION,
+                published.moto.endpoint,
+            ),
         )
     )
     big = tmp_path / "big-1.0-py3-none-any.whl"
