@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tests.factory import (
@@ -425,8 +426,8 @@ def _js_in_requires_python(directory: Path, name: str) -> Path:
 # File names the wheel and sdist specs do not allow: pip cannot fetch some of them.
 
 
-def _wheel_named(directory: Path, name: str, filename: str) -> Path:
-    return write_zip(directory / filename, wheel_members(name))
+def _wheel_tagged(directory: Path, name: str, *, tags: str) -> Path:
+    return write_zip(directory / f"{name}-1.0-{tags}.whl", wheel_members(name))
 
 
 @_case("local-version", "local version 1.0+evil: a local version ('+evil')")
@@ -436,29 +437,17 @@ def _local_version(directory: Path, name: str) -> Path:
     )
 
 
-@_case("hash-in-tag", "invalid platform tag 'any#sha256=0' in the file name")
-def _hash_in_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-py3-none-any#sha256=0.whl")
-
-
-@_case("question-mark-in-tag", "invalid abi tag 'none?x=1' in the file name")
-def _question_mark_in_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-py3-none?x=1-any.whl")
-
-
-@_case("encoded-slash-in-tag", "invalid platform tag 'any%2Fother' in the file name")
-def _encoded_slash_in_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-py3-none-any%2Fother.whl")
-
-
-@_case("colon-in-tag", "invalid platform tag 'win:amd64' in the file name")
-def _colon_in_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-py3-none-win:amd64.whl")
-
-
-@_case("non-ascii-in-tag", "invalid platform tag 'anyé' in the file name")
-def _non_ascii_in_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-py3-none-anyé.whl")
+# Tags that a URL or a shell would read as something else: (case, tags, the tag refused).
+_BAD_TAGS = (
+    ("hash-in-tag", "py3-none-any#sha256=0", "platform tag 'any#sha256=0'"),
+    ("question-mark-in-tag", "py3-none?x=1-any", "abi tag 'none?x=1'"),
+    ("encoded-slash-in-tag", "py3-none-any%2Fother", "platform tag 'any%2Fother'"),
+    ("colon-in-tag", "py3-none-win:amd64", "platform tag 'win:amd64'"),
+    ("non-ascii-in-tag", "py3-none-anyé", "platform tag 'anyé'"),
+    ("hash-in-build-tag", "1#x-py3-none-any", "build tag '1#x'"),
+)
+for _case_id, _tags, _refused in _BAD_TAGS:
+    _case(_case_id, f"invalid {_refused} in the file name")(partial(_wheel_tagged, tags=_tags))
 
 
 @_case("non-ascii-in-name", "invalid project name 'non-a\u017fcii-in-name'")
@@ -466,11 +455,6 @@ def _non_ascii_in_name(directory: Path, name: str) -> Path:
     # U+017F, the long s: a letter that a case-insensitive match takes for 's'.
     spelled = name.replace("s", "\u017f")
     return write_zip(directory / f"{spelled}-1.0-py3-none-any.whl", wheel_members(spelled))
-
-
-@_case("hash-in-build-tag", "invalid build tag '1#x' in the file name")
-def _hash_in_build_tag(directory: Path, name: str) -> Path:
-    return _wheel_named(directory, name, f"{name}-1.0-1#x-py3-none-any.whl")
 
 
 # Wheels that pip refuses to install, or would install other than the index shows.
