@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from private_pypi.console import PROGRESS_THRESHOLD, progress_bar
-from private_pypi.storage.s3 import TRANSFER_CONFIG
+from private_pypi.storage.s3 import MULTIPART_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "acme_big-1.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -93,5 +93,5 @@ def test_off_a_terminal_it_prints_plain_lines() -> None:
 
 
 def test_files_sent_in_one_request_get_no_progress_at_all() -> None:
-    assert TRANSFER_CONFIG.multipart_threshold == PROGRESS_THRESHOLD
+    assert MULTIPART_THRESHOLD == PROGRESS_THRESHOLD
     assert progress_bar(LABEL, PROGRESS_THRESHOLD - 1, io.StringIO()) is None
