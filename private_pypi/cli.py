@@ -104,17 +104,25 @@ def here() -> Any:
     return Surroundings(Path.cwd(), os.environ)
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(
+    context_settings=CONTEXT,
+    epilog="Every option has an environment variable, shown in the command's help; a flag "
+    "wins over its variable. Exit status: 0 done, 1 an error (one 'error:' line), 2 a usage "
+    "error, 130 interrupted.",
+)
 @click.version_option(__version__, "--version", prog_name=PROGRAM, message="%(prog)s %(version)s")
 def app() -> None:
     """Build Python packages, publish them to a private index on S3 (or in a directory),
     and look after it: yank, unyank, delete, reindex, verify.
 
-    Run `private-pypi COMMAND --help` for a command's options.
+    Run `private-pypi COMMAND -h` for a command's options.
     """
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(
+    context_settings=CONTEXT,
+    short_help="Build what is new (or take FILES), upload it, update the index.",
+)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @option(
     "-d",
@@ -165,7 +173,7 @@ def publish(
     console.result(run(settings, here(), console))
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(context_settings=CONTEXT, short_help="Build an sdist and a wheel of each package.")
 @option(
     "-p",
     "--package",
@@ -203,7 +211,9 @@ def release_command(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(
+    context_settings=CONTEXT, short_help="Yank releases: installers skip them unless pinned."
+)
 @release_command
 @option("--reason", default="", help="Why: shown to users by pip and uv.")
 @repository_option
@@ -218,7 +228,7 @@ def yank(
     console.result(run(ReleaseSettings(name, versions, repository), here(), console, reason))
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(context_settings=CONTEXT, short_help="Undo a yank.")
 @release_command
 @repository_option
 @output_options
@@ -230,7 +240,7 @@ def unyank(name: str, versions: tuple[str, ...], repository: str | None, console
     console.result(run(ReleaseSettings(name, versions, repository), here(), console))
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(context_settings=CONTEXT, short_help="Delete releases' files (prefer yank).")
 @release_command
 @option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for CI).")
 @repository_option
@@ -247,7 +257,7 @@ def delete(
     console.result(run(settings, here(), console, console.confirmer(yes)))
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(context_settings=CONTEXT, short_help="Rebuild every page from the stored files.")
 @repository_option
 @output_options
 def reindex(repository: str | None, console: Console) -> None:
@@ -257,7 +267,7 @@ def reindex(repository: str | None, console: Console) -> None:
     console.result(run(repository, here(), console))
 
 
-@app.command(context_settings=CONTEXT)
+@app.command(context_settings=CONTEXT, short_help="Check the live index as pip and uv read it.")
 @option(
     "-r",
     "--repository",
@@ -285,6 +295,12 @@ def main(args: Sequence[str] | None = None, program: Program = INSTALLED) -> int
         return status if isinstance(status, int) else 0
     except click.exceptions.Exit as done:  # --help, --version
         return done.exit_code
+    except click.UsageError as error:
+        # click's two lines, without its blank line and its pointer to --help.
+        if error.ctx is not None:
+            click.echo(error.ctx.get_usage(), err=True)
+        click.echo(f"Error: {error.format_message()}", err=True)
+        return error.exit_code
     except click.ClickException as error:
         error.show()
         return error.exit_code

@@ -114,7 +114,10 @@ def _configured_packages(c: Context) -> list[Path]:
     return [base / package for package in configured.get("packages", [])]
 
 
-def _paths(values: Sequence[str] | None) -> tuple[Path, ...]:
+def _paths(values: Sequence[str] | str | None) -> tuple[Path, ...]:
+    """An iterable option's paths; called in a process (not parsed), one path may be a str."""
+    if isinstance(values, str):
+        return (Path(values),)
     return tuple(Path(value) for value in values or ())
 
 
@@ -139,7 +142,7 @@ OUTPUT_HELP = {
 @reports_errors
 def build(
     c: Context,
-    package: list[str] | None = None,
+    package: list[str] | str | None = None,
     output: str = "dist",
     no_isolation: bool = False,
     verbose: bool = False,
@@ -173,10 +176,10 @@ def build(
 @reports_errors
 def publish(
     c: Context,
-    dist: list[str] | None = None,
+    dist: list[str] | str | None = None,
     repository: str | None = None,
     dry_run: bool = False,
-    package: list[str] | None = None,
+    package: list[str] | str | None = None,
     no_isolation: bool = False,
     skip_existing: bool = False,
     verbose: bool = False,
