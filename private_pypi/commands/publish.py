@@ -11,7 +11,6 @@ from ..distributions import find_distributions
 from ..errors import ConfigurationError
 from ..index import Index
 from ..publish import Outcome, PublishedFile, Publisher, inspect_all
-from .build import build_step, sources_to_build
 from .events import Began, FileDone, Ignored, Reporter
 from .repository import (
     Invalidation,
@@ -81,6 +80,8 @@ def publish(
     if settings.files:
         return _publish(index, dist_files(settings.files, reporter), settings, surroundings,
                         reporter)  # fmt: skip
+    from .build import build_step, sources_to_build  # pypa/build: only to build
+
     sources = sources_to_build(settings.packages, surroundings, configured_packages)
     # A directory of this run's own: files that another build left, or that a publish
     # running beside this one in the same checkout writes, are never taken for this build's.
