@@ -23,6 +23,8 @@ from tests.invoking import INVOKE, error_line, invoke
 from tests.test_building import clone, commit, write_package
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_every_task_explains_itself() -> None:
     listed = invoke("--list").stdout
     for name in ("build", "publish", "reindex", "yank", "unyank", "delete", "demo", "test"):

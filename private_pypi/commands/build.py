@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..building import SourceRelease, build_packages
 from ..configuration import find_table, packages_to_build
 from ..index import Index
 from .events import AlreadyPublished, Began, Built, Decided, Reporter
 from .repository import Surroundings
+
+if TYPE_CHECKING:
+    from ..building import SourceRelease
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ def build_step(
     index: Index | None = None,
 ) -> BuildOutcome:
     """Build the packages into `output`; with `index`, pass by each release it has."""
+    from ..building import build_packages  # pypa/build: only what builds imports it
+
     reporter.event(Began(f"building {len(sources)} package(s) into {output}"))
     result = build_packages(
         sources,
