@@ -18,15 +18,18 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .advice import INSTALLED, Program
+from .advice import INSTALLED
 from .contract import BUCKET_VARIABLE, REPOSITORY_VARIABLE, SEED_BUCKET_VARIABLE
 from .errors import PrivatePypiError
 from .render import Console, Verbosity, silence
+
+if TYPE_CHECKING:
+    from .commands.repository import Surroundings
 
 PROGRAM = "private-pypi"
 COMPLETE_VARIABLE = "_PRIVATE_PYPI_COMPLETE"
@@ -49,9 +52,6 @@ ENVIRONMENT = {
     "json": "PRIVATE_PYPI_JSON",
     "no_progress": "PRIVATE_PYPI_NO_PROGRESS",
 }
-
-Arguments = ParamSpec("Arguments")
-Result = TypeVar("Result")
 
 
 class PathList(click.Path):
@@ -78,6 +78,18 @@ repository_option = option(
 )
 
 
+package_option = option(
+    "-p",
+    "--package",
+    multiple=True,
+    type=PathList(path_type=Path),
+    help="Build this package directory (repeatable); else packages in [tool.private-pypi].",
+)
+no_isolation_option = option(
+    "--no-isolation", is_flag=True, help="Build with the backend installed here (offline)."
+)
+
+
 def output_options(command: Callable[..., int | None]) -> Callable[..., int | None]:
     """-v, -q, --json and --no-progress, made into the Console the command gets."""
 
@@ -98,7 +110,8 @@ def output_options(command: Callable[..., int | None]) -> Callable[..., int | No
     return with_console
 
 
-def here() -> Any:
+def here() -> Surroundings:
+    """Where the command runs: this directory and this process's environment."""
     from .commands.repository import Surroundings
 
     return Surroundings(Path.cwd(), os.environ)
@@ -131,13 +144,7 @@ def app() -> None:
     type=PathList(path_type=Path),
     help="Publish this file, or the files in this directory (repeatable; as FILES).",
 )
-@option(
-    "-p",
-    "--package",
-    multiple=True,
-    type=PathList(path_type=Path),
-    help="Build this package directory (repeatable); else packages in [tool.private-pypi].",
-)
+@package_option
 @repository_option
 @option("-n", "--dry-run", is_flag=True, help="Check files and repository; write nothing.")
 @option(
@@ -145,7 +152,7 @@ def app() -> None:
     is_flag=True,
     help="Skip a file the repository has with other bytes, instead of refusing the publish.",
 )
-@option("--no-isolation", is_flag=True, help="Build with the backend installed here (offline).")
+@no_isolation_option
 @output_options
 def publish(
     files: tuple[Path, ...],
@@ -174,13 +181,7 @@ def publish(
 
 
 @app.command(context_settings=CONTEXT, short_help="Build an sdist and a wheel of each package.")
-@option(
-    "-p",
-    "--package",
-    multiple=True,
-    type=PathList(path_type=Path),
-    help="Build this package directory (repeatable); else packages in [tool.private-pypi].",
-)
+@package_option
 @option(
     "-o",
     "--output",
@@ -189,7 +190,7 @@ def publish(
     show_default=True,
     help="Where to put the sdists and wheels.",
 )
-@option("--no-isolation", is_flag=True, help="Build with the backend installed here (offline).")
+@no_isolation_option
 @output_options
 def build(package: tuple[Path, ...], output: Path, no_isolation: bool, console: Console) -> None:
     """Build an sdist and a wheel of each package with pypa/build, reproducibly."""
@@ -283,12 +284,12 @@ def verify(repository: str | None, console: Console) -> int:
     return console.verified(run(repository, here(), console))
 
 
-def main(args: Sequence[str] | None = None, program: Program = INSTALLED) -> int:
+def main(args: Sequence[str] | None = None) -> int:
     """Run the command line; its exit status. KeyboardInterrupt is the caller's to handle
     (private_pypi/__main__.py), since it may come before this module is even imported."""
     if COMPLETE_VARIABLE in os.environ:
         app.main(args, prog_name=PROGRAM, complete_var=COMPLETE_VARIABLE)
-    errors = Console(program)
+    errors = Console(INSTALLED)
     try:
         with app.make_context(PROGRAM, list(sys.argv[1:] if args is None else args)) as context:
             status = app.invoke(context)

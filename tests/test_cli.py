@@ -38,13 +38,11 @@ from private_pypi.configuration import (
 )
 from private_pypi.demo import isolated_pip_environment
 from private_pypi.errors import ConfigurationError
-from private_pypi.index import Index
-from private_pypi.publish import Publisher, inspect_all
-from private_pypi.storage import LocalStorage
 from tests.factory import sdist, wheel
 from tests.installers import pip_install, run_python, uv_binary
 from tests.invoking import invoke
 from tests.test_building import commit, write_package
+from tests.test_tasks import published_repository, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = """\
@@ -126,23 +124,6 @@ def error_of(result: subprocess.CompletedProcess[str]) -> str:
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: "), line
     return line
-
-
-def published_repository(directory: Path) -> Path:
-    """A local repository holding acme 1.0 (a wheel and an sdist), and its files in dist/."""
-    dist = directory / "dist"
-    Publisher(Index(LocalStorage(directory / "repository"))).publish(
-        inspect_all([wheel(dist, "acme", "1.0"), sdist(dist, "acme", "1.0")])
-    )
-    return directory / "repository"
-
-
-def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(path): (path.stat().st_size, path.stat().st_mtime_ns)
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
 
 
 @pytest.fixture
@@ -251,7 +232,7 @@ def test_a_local_path_that_is_not_a_repository_is_refused_in_one_line(
     crowded = tmp_path / "crowded"  # a repository's simple/, and other things beside it
     shutil.copytree(repository, crowded)
     (crowded / "notes.txt").write_text("mine\n")
-    a_file = tmp_path / "dist" / "acme-1.0.tar.gz"
+    a_file = tmp_path / "published" / "acme-1.0.tar.gz"
     typo = tmp_path / "typo"
     reasons = {
         work_tree: "it has no simple/ directory",
@@ -263,7 +244,7 @@ def test_a_local_path_that_is_not_a_repository_is_refused_in_one_line(
     for path, reason in reasons.items():
         for args in (
             ["reindex"], ["verify"], ["yank", "acme", "1.0"], ["unyank", "acme", "1.0"],
-            ["delete", "acme", "1.0", "--yes"], ["publish", "--dry-run", str(tmp_path / "dist")],
+            ["delete", "acme", "1.0", "--yes"], ["publish", "--dry-run", "published"],
         ):  # fmt: skip
             line = error_of(private_pypi(installed, *args, "-r", str(path), cwd=tmp_path))
             assert line == (
@@ -272,14 +253,16 @@ def test_a_local_path_that_is_not_a_repository_is_refused_in_one_line(
             ), (args, line)
     # A real publish makes a repository only where nothing is, or in an empty directory.
     for path in (work_tree, crowded, a_file):
-        line = error_of(private_pypi(installed, "publish", "dist", "-r", str(path), cwd=tmp_path))
+        line = error_of(
+            private_pypi(installed, "publish", "published", "-r", str(path), cwd=tmp_path)
+        )
         assert line.startswith(f"error: {path} is not a repository (")
     assert snapshot(tmp_path) == before and not typo.exists()
 
     empty = tmp_path / "empty"
     empty.mkdir()
     for new in (typo, empty):
-        made = private_pypi(installed, "publish", "dist", "-r", str(new), cwd=tmp_path)
+        made = private_pypi(installed, "publish", "published", "-r", str(new), cwd=tmp_path)
         assert made.returncode == 0, made.stderr
         assert (new / "simple" / "acme" / "acme-1.0.tar.gz").is_file()
 
@@ -408,13 +391,15 @@ def test_every_option_has_an_environment_variable_and_a_flag_wins(
 
 def test_verbose_shows_each_request_and_decision(installed: Path, tmp_path: Path) -> None:
     repository = published_repository(tmp_path)
-    result = private_pypi(installed, "publish", "dist", "-r", str(repository), "-v",
+    result = private_pypi(installed, "publish", "published", "-r", str(repository), "-v",
                           cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "    GET    simple/acme/index.json" in lines
     assert "    the repository has it with the same sha256: not stored again" in lines
-    quiet = private_pypi(installed, "publish", "dist", "-r", str(repository), "-q", cwd=tmp_path)
+    quiet = private_pypi(
+        installed, "publish", "published", "-r", str(repository), "-q", cwd=tmp_path
+    )
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
