@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
 from .advice import INSTALLED
 from .contract import BUCKET_VARIABLE, REPOSITORY_VARIABLE, SEED_BUCKET_VARIABLE
 from .errors import PrivatePypiError
 from .render import Console, Verbosity, silence
+from .version import __version__
 
 if TYPE_CHECKING:
     from .commands.repository import Surroundings

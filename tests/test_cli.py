@@ -25,7 +25,6 @@ from click.testing import CliRunner
 from invoke.context import Context
 
 import tasks
-from private_pypi import __version__
 from private_pypi.advice import INTERRUPTED
 from private_pypi.building import build_packages
 from private_pypi.cli import ENVIRONMENT, app
@@ -38,6 +37,7 @@ from private_pypi.configuration import (
 )
 from private_pypi.demo import isolated_pip_environment
 from private_pypi.errors import ConfigurationError
+from private_pypi.version import __version__
 from tests.factory import sdist, wheel
 from tests.installers import pip_install, run_python, uv_binary
 from tests.invoking import invoke
