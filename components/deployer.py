@@ -137,6 +137,9 @@ class Deployer(Component[DeployerArgs]):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 replacement_trigger=self.key_clock.created_at,
+                # A replacement trigger is not an input: without this, the engine would not
+                # know the key needs its clock (for ordering, destroy, --target).
+                depends_on=[self.key_clock],
                 additional_secret_outputs=["secret"],
             ),
         )

@@ -80,6 +80,8 @@ class IndexReaders(Component[IndexReadersArgs]):
                 f"{name}-{reader.name}-token",
                 length=TOKEN_LENGTH,
                 special=False,
+                # An input, unlike the key's replacement trigger: the engine knows the
+                # token needs its clock without depends_on.
                 keepers={"created": clock.created_at},
                 opts=child,
             )
