@@ -251,10 +251,11 @@ class TestDeployer:
         policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
         assert policy == deployer_policy(BUCKET_ARN, DISTRIBUTION_ARN)
 
-    def test_adopting_imports_the_seeds_user_by_name(self, run_component):
+    def test_adopting_imports_the_seeds_user_by_name_and_keeps_it(self, run_component):
         run = run_component(lambda: Deployer("ci", self.args(adopt_user=True)))
 
         assert run.one("aws:iam/user:User").import_id == "acme-pypi-deployer-test"
+        assert run.one("aws:iam/user:User").retain_on_delete
 
     def test_github_secrets_are_never_created_before_the_old_ones_go(self, run_component):
         run = run_component(

@@ -108,10 +108,11 @@ def test_the_s3_only_recipe_is_the_seeds_production_stack_with_its_own_project()
     }
 
 
-def test_the_adopt_recipe_imports_the_seeds_bucket_and_user(run_program):
+def test_the_adopt_recipe_imports_the_seeds_bucket_and_user_and_keeps_them(run_program):
     stack, config = stack_config(recipes()["adopt"])
 
     run = run_program(config, stack=stack)
 
     assert run.one("aws:s3/bucket:Bucket").import_id == "my-company-pypi-production"
     assert run.one(USER).import_id == "my-company-pypi-deployer-production"
+    assert run.one("aws:s3/bucket:Bucket").retain_on_delete and run.one(USER).retain_on_delete
