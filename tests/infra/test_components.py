@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.cdn import VIEWER_REQUEST_CODE, PackageCdn, PackageCdnArgs
+from components.cdn import PackageCdn, PackageCdnArgs, viewer_request_code
 from components.deployer import CdnRef, Deployer, DeployerArgs
 from components.policies import (
     cloudfront_bucket_policy,
@@ -139,7 +139,7 @@ class TestPackageCdn:
         assert access["signingBehavior"] == "always"
         assert access["signingProtocol"] == "sigv4"
         function = run.one("aws:cloudfront/function:Function").inputs
-        assert function["code"] == VIEWER_REQUEST_CODE.read_text()
+        assert function["code"] == viewer_request_code(private=False)
         assert resolve(cdn.index_url)[0] == "https://d111111abcdef8.cloudfront.net/simple/"
         assert cdn.domain_url is None
 
