@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.key_clock import KeyClockProvider, format_moment
 
@@ -119,6 +121,35 @@ def test_a_new_token_rotates_at_once_and_restarts_the_period():
     assert not stack.up(every_days=30, token="2025-01-11T09:30:00Z")
     stack.wait(1)
     assert stack.up(every_days=30, token="2025-01-11T09:30:00Z")
+
+
+def test_a_new_clock_records_when_it_was_created_and_no_due_date():
+    outs = KeyClockProvider(clock=lambda: START).create({"every_days": 30, "token": "t"}).outs
+
+    assert outs == {"every_days": 30, "token": "t", "created_at": "2025-01-01T09:30:00Z"}
+
+
+@given(
+    every_days=st.integers(1, 400),
+    new_every_days=st.integers(1, 400),
+    token=st.sampled_from(["", "2025-02-01T00:00:00Z"]),
+    new_token=st.sampled_from(["", "2025-02-01T00:00:00Z"]),
+    elapsed=st.timedeltas(timedelta(0), timedelta(days=500)),
+)
+def test_the_diff_answers_no_change_or_a_replacement_and_replaces_exactly_when_due(
+    every_days, new_every_days, token, new_token, elapsed
+):
+    olds = (
+        KeyClockProvider(clock=lambda: START)
+        .create({"every_days": every_days, "token": token})
+        .outs
+    )
+    provider = KeyClockProvider(clock=lambda: START + elapsed)
+
+    diff = provider.diff("id", olds, {"every_days": new_every_days, "token": new_token})
+
+    due = new_token != token or elapsed >= timedelta(days=new_every_days)
+    assert (diff.changes, diff.replaces) == (due, ["created_at"] if due else [])
 
 
 def test_daily_updates_over_a_year_rotate_every_n_days_exactly():
