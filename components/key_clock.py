@@ -12,16 +12,16 @@ replacement trigger is that time, is replaced with it.
 The diff never answers with an update. A dynamic provider has no preview of its own, so
 in a preview the engine gives an updated resource no outputs, and an unknown replacement
 trigger counts as changed: the preview would show the key, every reader token and every
-secret made from them replaced, while `pulumi up` replaced nothing (and a plan saved with
-`pulumi preview --save-plan` would fail). With no update, a preview sees the state's own
+secret made from them replaced, while `pulumi up` replaced nothing (and `pulumi up --plan`
+would refuse a plan saved by `pulumi preview --save-plan`). With no update, a preview sees the state's own
 creation time whenever nothing is due. So the due date is not an output either: the
 program derives it from the creation time and the current `every_days` (`KeyClock.due_at`).
 
 The state keeps this module by name. Pulumi pickles the provider into it when the clock is
 created, and `pulumi destroy` (and every diff whose new provider is unknown) unpickles
 that copy, which names `components.key_clock.KeyClockProvider` and its `clock`,
-`components.key_clock.utc_now`. Renaming either breaks existing stacks
-(tests/infra/test_key_rotation.py keeps an earlier version's pickle working).
+`components.key_clock.utc_now`. Moving or renaming any of them breaks existing stacks
+(tests/infra/test_urns.py keeps an earlier version's pickle working).
 """
 
 from __future__ import annotations
