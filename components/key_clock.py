@@ -13,9 +13,10 @@ The diff never answers with an update. A dynamic provider has no preview of its 
 in a preview the engine gives an updated resource no outputs, and an unknown replacement
 trigger counts as changed: the preview would show the key, every reader token and every
 secret made from them replaced, while `pulumi up` replaced nothing (and `pulumi up --plan`
-would refuse a plan saved by `pulumi preview --save-plan`). With no update, a preview sees the state's own
-creation time whenever nothing is due. So the due date is not an output either: the
-program derives it from the creation time and the current `every_days` (`KeyClock.due_at`).
+would refuse a plan saved by `pulumi preview --save-plan`). With no update, a preview sees
+the state's own creation time whenever nothing is due. So the due date is not an output
+either: the program derives it from the creation time and the current `every_days`
+(`KeyClock.due_at`).
 
 The state keeps this module by name. Pulumi pickles the provider into it when the clock is
 created, and `pulumi destroy` (and every diff whose new provider is unknown) unpickles
