@@ -109,11 +109,14 @@ def conflicting_pair(directory: Path) -> tuple[Path, Path]:
 
 def generate(directory: Path) -> list[HostileFile]:
     """Write every hostile file into directory; return them with the reason each must get."""
+    return [build(directory, case_id) for case_id, _, _ in _CASES]
+
+
+def build(directory: Path, case_id: str) -> HostileFile:
+    """Write one hostile file into directory; return it with the reason it must get."""
     directory.mkdir(parents=True, exist_ok=True)
-    return [
-        HostileFile(case_id, build(directory, case_id.replace("-", "_")), reason)
-        for case_id, reason, build in _CASES
-    ]
+    reason, make = next((reason, make) for case, reason, make in _CASES if case == case_id)
+    return HostileFile(case_id, make(directory, case_id.replace("-", "_")), reason)
 
 
 _Builder = Callable[[Path, str], Path]
