@@ -510,7 +510,7 @@ def _check_member_path(name: str, *, directory: bool = False) -> None:
         # are one file there and two here: the index could show other metadata than gets installed.
         raise _Refused(f"archive member {name!r} has '\\' in its name; archives use '/'")
     # uv refuses these; zipfile, and so pip, ends a name at a NUL.
-    unprintable = next((c for c in name if unicodedata.category(c).startswith("C")), None)
+    unprintable = next((c for c in name if unicodedata.category(c) in _UNPRINTABLE), None)
     if unprintable is not None:
         raise _Refused(
             f"archive member {name!r} has the unprintable character {unprintable!r} in its "
@@ -524,6 +524,11 @@ def _check_member_path(name: str, *, directory: bool = False) -> None:
             f"write it as {normal!r}; archives name each member one way"
         )
 
+
+# Control, format (bidirectional overrides, zero-width), surrogate (undecodable bytes) and
+# private-use characters. Not unassigned ones: which are unassigned depends on the
+# Python's Unicode version, and a character new to Unicode could be one.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co"}
 
 # The .data subdirectories whose files an installer writes into site-packages, beside the
 # archive's root: a venv's purelib and platlib are one directory.
