@@ -6,6 +6,10 @@ The markers are written (or removed) for the files of the page being committed, 
 the update is tried, so a publish racing a yank loses no marker. A delete takes the files
 off the pages first, leaving a tombstone for each name, then removes them: no page ever
 links a missing file, and no publish or reindex racing the delete can bring one back.
+
+Each command, run again after it was interrupted, finishes it: it finds the JSON page done,
+brings the HTML copies in line with it, and a delete removes what is still stored of the
+files its tombstones name.
 """
 
 from __future__ import annotations
