@@ -315,11 +315,20 @@ def _report_release_change(
 ) -> None:
     """Say what a yank or unyank did, or (idle, given where) why there was nothing to do."""
     where = index.storage.location
-    if not change.files:
+    if change.files:
+        print(f"{verb} {len(change.files)} file(s) of {release} in {where}")
+    elif not _report_repair(change, where):
         print(f"nothing to do: {idle(where)}")
-        return
-    print(f"{verb} {len(change.files)} file(s) of {release} in {where}")
     _invalidate(change.pages)
+
+
+def _report_repair(change: releases.ReleaseChange, where: str) -> bool:
+    """Say what the change finished of an interrupted run, if anything."""
+    done = [f"rewrote {', '.join(change.repaired)} to match the JSON"] if change.repaired else []
+    done += [f"removed {', '.join(change.removed)}"] if change.removed else []
+    if done:
+        print(f"finished an interrupted run in {where}: {'; '.join(done)}")
+    return bool(done)
 
 
 @task(
@@ -386,6 +395,9 @@ def delete(
     change = releases.delete(index, release)
     for entry in change.files:
         print(f"  deleted {entry.filename} from {index.storage.location}")
+    if not (change.files or _report_repair(change, index.storage.location)):
+        print(f"nothing to do: {release} was deleted from {index.storage.location} already")
+        return
     print(
         "recover within 90 days from the bucket's object versions: "
         "see README, 'Recovering a deleted file'"

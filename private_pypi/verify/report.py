@@ -26,6 +26,9 @@ class ProblemKind(enum.StrEnum):
     PAGES_DISAGREE = "pages-disagree"
     FILE_MISSING = "file-missing"
     FILE_MISMATCH = "file-mismatch"
+    # A file that publish's inspection refuses now, published before it did: reindex
+    # can't mend it.
+    FILE_INVALID = "file-invalid"
     METADATA_MISSING = "metadata-missing"
     METADATA_MISMATCH = "metadata-mismatch"
     UNREACHABLE = "unreachable"
@@ -135,16 +138,30 @@ def explain_missing_root(
     report.problems = [Problem(ProblemKind.READERS_REFUSED, report.index_url, detail), *others]
 
 
+FIX_A_FILE = (
+    "delete its release (`uv run invoke delete NAME VERSION`; or yank it) and publish a "
+    "fixed build as a new version"
+)
+
+
 def next_step(report: VerifyReport) -> str:
     """What to do about the report's problems: the step that repairs them."""
     kinds = {problem.kind for problem in report.problems}
+    if ProblemKind.FILE_INVALID in kinds:
+        fix = f"for each file-invalid file, {FIX_A_FILE}"
+        if kinds == {ProblemKind.FILE_INVALID}:
+            return fix
+        return f"{fix}; for the rest, {_REINDEX}"
     if ProblemKind.READERS_REFUSED in kinds:
         return "readers cannot read the index: fix the access named above, then run verify again"
     if ProblemKind.NO_INDEX in kinds:
         return "no index answers at that URL: correct it, then run verify again"
     if kinds == {ProblemKind.UNREACHABLE}:
         return "the index could not be read: check the network and the URL, then run verify again"
-    return (
-        "`uv run invoke reindex` rebuilds the pages from the stored files; then run "
-        "`uv run invoke verify` again"
-    )
+    return _REINDEX
+
+
+_REINDEX = (
+    "`uv run invoke reindex` rebuilds the pages from the stored files; then run "
+    "`uv run invoke verify` again"
+)
