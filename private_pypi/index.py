@@ -125,12 +125,7 @@ class Index:
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
         """Whether a copy of the project's HTML is not `page`, as a writer killed between the
         JSON and the HTML leaves it: then the next writer of the page brings it level."""
-        directory = layout.project_dir(name)
-        return any(
-            (stored := self.storage.read(copy.key(directory))) is None
-            or stored.body != copy.render(page)
-            for copy in PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
-        )
+        return not self._copies_hold(layout.project_dir(name), PROJECT_PAGE, page, listed=None)
 
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
@@ -190,10 +185,24 @@ class Index:
         """Whether the page's record and every copy are `record`'s renderings."""
         if read.stored is None or read.stored.body != read.format.record.render(record):
             return False
-        return all(
-            stores(self.storage, listed.get(copy.key(read.directory)), copy.render(record))
-            for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
-        )
+        return self._copies_hold(read.directory, read.format, record, listed=listed)
+
+    def _copies_hold(
+        self,
+        directory: str,
+        kind: PageFormat[Record],
+        record: Record,
+        *,
+        listed: Mapping[str, ObjectInfo] | None,
+    ) -> bool:
+        """Whether every copy of the page is `record`'s rendering: each copy as `listed`,
+        or, with no listing, as a HEAD finds it; read where its ETag doesn't tell."""
+        for copy in kind.copies_on(directory_keys=self.storage.directory_keys):
+            key = copy.key(directory)
+            found = self.storage.head(key) if listed is None else listed.get(key)
+            if not stores(self.storage, found, copy.render(record)):
+                return False
+        return True
 
     def _update(
         self,

@@ -271,17 +271,25 @@ def _publish_lines(outcome: PublishOutcome) -> list[str]:
 def _release_lines(outcome: ReleaseOutcome) -> list[str]:
     lines: list[str] = []
     where = outcome.repository
+    idle = {
+        "yank": "{release} is already yanked in {where}, for that reason",
+        "unyank": "{release} is not yanked in {where}",
+        "delete": "{release} was deleted from {where} already",
+    }[outcome.action]
     for change in outcome.changes:
         release = f"{outcome.project} {change.version}"
         if outcome.action == "delete":
             lines += [f"  deleted {filename} from {where}" for filename in change.files]
         elif change.files:
             lines.append(f"{outcome.action}ed {len(change.files)} file(s) of {release} in {where}")
-        elif outcome.action == "yank":
-            lines.append(f"nothing to do: {release} is already yanked in {where}, for that reason")
-        else:
-            lines.append(f"nothing to do: {release} is not yanked in {where}")
-    if outcome.recovery:
+        if change.finished:
+            done = [f"rewrote {', '.join(change.repaired)} to match the JSON"] * bool(
+                change.repaired
+            ) + [f"removed {', '.join(change.removed)}"] * bool(change.removed)
+            lines.append(f"finished an interrupted run in {where}: {'; '.join(done)}")
+        elif not change.files:
+            lines.append("nothing to do: " + idle.format(release=release, where=where))
+    if outcome.recovery and any(change.files or change.removed for change in outcome.changes):
         lines.append(f"recovery: {outcome.recovery}")
     return lines + _cdn_lines(outcome.invalidation)
 
@@ -357,7 +365,12 @@ def document(outcome: Outcome, program: Program) -> dict[str, Any]:
                 "index_url": outcome.index_url,
                 "project": outcome.project,
                 "versions": [
-                    {"version": change.version, "files": list(change.files)}
+                    {
+                        "version": change.version,
+                        "files": list(change.files),
+                        "repaired": list(change.repaired),
+                        "removed": list(change.removed),
+                    }
                     for change in outcome.changes
                 ],
                 **({"reason": outcome.reason} if outcome.action == "yank" else {}),

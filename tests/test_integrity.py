@@ -21,7 +21,7 @@ from private_pypi.releases import Release, delete
 from private_pypi.storage import S3Storage, Storage
 from private_pypi.verify import Verifier
 from tests.factory import sdist, wheel
-from tests.hostile_corpus import generate, wheel_members, write_zip
+from tests.hostile_corpus import build, wheel_members, write_zip
 
 
 def publish(index: Index, *paths: Path) -> None:
@@ -233,7 +233,7 @@ def test_the_readmes_recipe_recovers_a_deleted_release(
 def test_a_flood_of_metadata_headers_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     """Parsing 10 MiB of headers took 7 s and 413 MiB: the refusal must come first. Memory
     shows it where a clock on a busy machine could not."""
-    (flood,) = [h for h in generate(tmp_path) if h.id == "metadata-header-flood"]
+    flood = build(tmp_path, "metadata-header-flood")
     assert flood.path.stat().st_size < 64 * 1024  # 9 MiB of headers, deflated
 
     tracemalloc.start()

@@ -14,7 +14,7 @@ from ..contract import NONCURRENT_VERSION_DAYS
 from ..errors import PrivatePypiError
 from ..index import Index
 from ..storage import Storage
-from .events import Began, Reporter
+from .events import Reporter
 from .repository import (
     Invalidation,
     Surroundings,
@@ -35,8 +35,16 @@ class ReleaseSettings:
 @dataclass(frozen=True)
 class VersionChange:
     version: str
-    # The files it changed; none: there was nothing to do.
+    # The files it changed; none: the page was so already.
     files: tuple[str, ...]
+    # What it finished of an interrupted run: the HTML copies it brought in line with the
+    # JSON, and the stored objects of deleted files it removed.
+    repaired: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.repaired or self.removed)
 
 
 @dataclass(frozen=True)
@@ -134,18 +142,15 @@ def _change(
     planned = [releases.Release.parse(settings.name, version) for version in settings.versions]
     index = open_index(surroundings, settings.repository, reporter)
     require_repository(index.storage)
-    _require_published(index, planned)
+    _require_published(index, planned, deleted_too=action == "delete")
     if before:
         before(index, planned)
-    verb = {"yank": "yanking", "unyank": "unyanking", "delete": "deleting"}[action]
-    reporter.event(Began(f"{verb} {_releases(planned)} in {index.storage.location}"))
     changes: list[VersionChange] = []
     pages: list[str] = []
     for release in planned:
         done = change(index, release)
-        changes.append(
-            VersionChange(str(release.version), tuple(entry.filename for entry in done.files))
-        )
+        filenames = tuple(entry.filename for entry in done.files)
+        changes.append(VersionChange(str(release.version), filenames, done.repaired, done.removed))
         pages.extend(done.pages)
     return ReleaseOutcome(
         action,
@@ -159,11 +164,19 @@ def _change(
     )
 
 
-def _require_published(index: Index, planned: list[releases.Release]) -> None:
-    """Refuse the lot if any version is not in the index: one read of the page."""
-    project = planned[0].project
-    page = index.project(project)
-    missing = [release for release in planned if not (page and page.files_of(release.version))]
+def _require_published(index: Index, planned: list[releases.Release], *, deleted_too: bool) -> None:
+    """Refuse the lot if any version is not in the index (nor, `deleted_too`, deleted from
+    it: a delete run again finishes an interrupted one): one read of the page."""
+    page = index.project(planned[0].project)
+
+    def there(release: releases.Release) -> bool:
+        if page is None:
+            return False
+        return bool(page.files_of(release.version)) or (
+            deleted_too and bool(page.deleted_of(release.version))
+        )
+
+    missing = [release for release in planned if not there(release)]
     if missing:
         known = ", ".join(page.versions) if page and page.versions else "none"
         raise releases.ReleaseNotFound(

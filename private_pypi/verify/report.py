@@ -30,6 +30,9 @@ class ProblemKind(enum.StrEnum):
     PAGES_DISAGREE = "pages-disagree"
     FILE_MISSING = "file-missing"
     FILE_MISMATCH = "file-mismatch"
+    # A file that publish's inspection refuses now, published before it did: reindex
+    # can't mend it.
+    FILE_INVALID = "file-invalid"
     METADATA_MISSING = "metadata-missing"
     METADATA_MISMATCH = "metadata-mismatch"
     UNREACHABLE = "unreachable"
@@ -146,9 +149,25 @@ def explain_missing_root(
     report.problems = [Problem(ProblemKind.READERS_REFUSED, report.index_url, detail), *others]
 
 
+FIX_A_FILE = Text(
+    "delete its release (",
+    Command("delete NAME VERSION"),
+    "; or yank it) and publish a fixed build as a new version",
+)
+REINDEX = Text(
+    Command("reindex"), " rebuilds the pages from the stored files; then run ", Command("verify"),
+    " again",
+)  # fmt: skip
+
+
 def next_step(report: VerifyReport) -> Text:
     """What to do about the report's problems: the step that repairs them."""
     kinds = {problem.kind for problem in report.problems}
+    if ProblemKind.FILE_INVALID in kinds:
+        fix = Text("for each file-invalid file, ", *FIX_A_FILE.parts)
+        if kinds == {ProblemKind.FILE_INVALID}:
+            return fix
+        return Text(*fix.parts, "; for the rest, ", *REINDEX.parts)
     if ProblemKind.READERS_REFUSED in kinds:
         return Text(
             "readers cannot read the index: fix the access named above, then run verify again"
@@ -159,9 +178,4 @@ def next_step(report: VerifyReport) -> Text:
         return Text(
             "the index could not be read: check the network and the URL, then run verify again"
         )
-    return Text(
-        Command("reindex"),
-        " rebuilds the pages from the stored files; then run ",
-        Command("verify"),
-        " again",
-    )
+    return REINDEX
