@@ -70,13 +70,13 @@ class Stall:
 Action = Respond | Drop | Lose | Stall
 
 # S3's answer to a conditional write (or a delete) that meets a conflicting request on
-# the same key. The request is not applied, which is what answering it without
-# forwarding it does.
+# the same key, worded as LocalStack words it after AWS's. The request is not applied,
+# which is what answering it without forwarding it does.
 CONFLICT = Respond(
     409,
     "ConditionalRequestConflict",
-    "A conflicting conditional operation is currently in progress against this resource. "
-    "Try again.",
+    "The conditional request cannot succeed due to a conflicting operation against this "
+    "resource.",
 )
 
 
