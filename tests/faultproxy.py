@@ -75,8 +75,7 @@ Action = Respond | Drop | Lose | Stall
 CONFLICT = Respond(
     409,
     "ConditionalRequestConflict",
-    "The conditional request cannot succeed due to a conflicting operation against this "
-    "resource.",
+    "The conditional request cannot succeed due to a conflicting operation against this resource.",
 )
 
 
