@@ -1,7 +1,8 @@
-"""A fault-injecting HTTP proxy in front of moto: S3 errors, dropped connections and stalls.
+"""A fault-injecting HTTP proxy in front of an S3 stand-in (moto, or LocalStack): S3
+errors, S3's 409 ConditionalRequestConflict, dropped connections and stalls.
 
-Point a storage's endpoint_url at `proxy.url` and every request goes through to moto
-unchanged, signatures and all, until a fault matches it:
+Point a storage's endpoint_url at `proxy.url` and every request goes through to the
+stand-in unchanged, signatures and all, until a fault matches it:
 
     with FaultProxy(moto_endpoint) as proxy:
         proxy.inject(Fault("PUT", r"/simple/acme/index\\.json$", Respond(500, "InternalError")))

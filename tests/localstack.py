@@ -43,8 +43,9 @@ CACHE = ROOT / ".cache" / "localstack"
 # localstack-core supports these.
 PYTHONS = ("3.13", "3.12")
 INSTALL_TIMEOUT = 600
-# It is ready in about 12 s on an idle machine; a busy one, running the suite, is slower.
-START_TIMEOUT = 120
+# It is ready in about 12 s on an idle machine. On two cores running the suite's other
+# worker, and a second LocalStack, it has taken over two minutes.
+START_TIMEOUT = 300
 STOP_TIMEOUT = 5
 HEALTH_PATH = "/_localstack/health"
 
@@ -225,7 +226,10 @@ class LocalStack:
             if self._s3_running():
                 return
             time.sleep(0.2)
-        raise Unavailable(f"LocalStack's S3 was not ready after {START_TIMEOUT} s")
+        raise Unavailable(
+            f"LocalStack's S3 was not ready after {START_TIMEOUT} s (its last line: "
+            f"{_last_line(self._log.read_text(errors='replace'))})"
+        )
 
     def _s3_running(self) -> bool:
         try:

@@ -24,7 +24,7 @@ from private_pypi.aws import Access
 from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
-from tests.conftest import LOCALSTACK, REGION
+from tests.conftest import REGION
 from tests.consistency import Repository, read_repository
 from tests.factory import wheel
 from tests.faultproxy import FaultProxy, conflicts
@@ -32,7 +32,9 @@ from tests.racing import publish_in_this_process, publishes, race, yanks
 
 PUBLISHERS = 8
 RELEASES = 5
-ROUNDS = 3
+# Rounds of each race: three where a round is cheap; one on LocalStack and through 409s,
+# for time.
+ROUNDS = {"s3": 3, "localstack": 1, "s3-409": 1, "local": 3}
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,6 @@ class Clients:
     noticeable fraction of a second to make), on one repository shared by the rounds."""
 
     publishers: Sequence[Storage]
-    # Rounds run on this repository: fewer where a round costs more.
-    rounds: int = ROUNDS
 
     def check(self) -> Repository:
         """Read the repository afresh, and check it is whole and consistent."""
@@ -51,7 +51,25 @@ class Clients:
         return repository
 
 
-@pytest.fixture(scope="module", params=["s3", LOCALSTACK, "s3-409", "local"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each race on each backend, as many rounds as the backend runs. A round names its
+    projects apart from earlier rounds' in the repository they share."""
+    if "round" not in metafunc.fixturenames:
+        return
+    cases = [
+        pytest.param(
+            backend,
+            number,
+            id=f"{backend}-round{number}",
+            marks=[pytest.mark.localstack] if backend == "localstack" else [],
+        )
+        for backend, rounds in ROUNDS.items()
+        for number in range(1, rounds + 1)
+    ]
+    metafunc.parametrize(("clients", "round"), cases, indirect=["clients"], scope="module")
+
+
+@pytest.fixture(scope="module")
 def clients(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Clients]:
@@ -60,7 +78,7 @@ def clients(
         yield Clients([LocalStorage(directory) for _ in range(PUBLISHERS)])
         return
     if request.param == "localstack":
-        yield bucket_clients(request.getfixturevalue("localstack_endpoint"), rounds=1)
+        yield bucket_clients(request.getfixturevalue("localstack_endpoint"))
         return
     endpoint = request.getfixturevalue("moto_endpoint")
     if request.param == "s3":
@@ -68,26 +86,15 @@ def clients(
         return
     with FaultProxy(endpoint) as proxy:
         proxy.inject(conflicts(r"/simple/", share=1 / 3))
-        yield bucket_clients(proxy.url, rounds=1)
+        yield bucket_clients(proxy.url)
 
 
-def bucket_clients(endpoint: str, rounds: int = ROUNDS) -> Clients:
+def bucket_clients(endpoint: str) -> Clients:
     bucket = f"pypi-race-{uuid.uuid4().hex[:12]}"
     settings = S3Settings(bucket, Access("testing", "testing", REGION, endpoint))
     storages = [S3Storage(settings) for _ in range(PUBLISHERS)]
     storages[0].client.create_bucket(Bucket=bucket)
-    return Clients(storages, rounds)
-
-
-@pytest.fixture(params=range(1, ROUNDS + 1), ids=lambda n: f"round{n}")
-def round(request: pytest.FixtureRequest, clients: Clients) -> int:
-    """Each round names its projects apart from earlier rounds' in the shared repository."""
-    if request.param > clients.rounds:
-        pytest.skip(
-            f"{clients.rounds} round on LocalStack and through 409s, for time; "
-            f"moto and a directory run {ROUNDS}"
-        )
-    return request.param
+    return Clients(storages)
 
 
 def test_publishers_of_one_project_lose_no_version(
