@@ -103,16 +103,14 @@ def _base_python(uv: str) -> str:
         if _version(candidate) in PYTHONS:
             return candidate
     for version in PYTHONS:
-        found = subprocess.run(
-            [uv, "python", "find", "--managed-python", version],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        found = _run([uv, "python", "find", "--managed-python", version], "", check=False)
         if found.returncode == 0:
             return found.stdout.strip()
     version = PYTHONS[-1]
-    _run([uv, "python", "install", "--quiet", version], f"no Python {' or '.join(PYTHONS)} here")
+    _run(
+        [uv, "python", "install", version],
+        f"no Python {' or '.join(PYTHONS)} is here, and installing {version} with uv",
+    )
     return version
 
 
@@ -143,15 +141,20 @@ def _version(python: str) -> str:
     return ran.stdout.strip() if ran.returncode == 0 else ""
 
 
-def _run(command: list[str], doing: str) -> None:
+def _run(command: list[str], doing: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `command`; Unavailable, saying what it was `doing`, if it cannot run or (with
+    `check`) fails."""
     try:
         ran = subprocess.run(
             command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
         )
     except subprocess.TimeoutExpired:
-        raise Unavailable(f"{doing} took over {INSTALL_TIMEOUT} s") from None
-    if ran.returncode != 0:
+        raise Unavailable(f"{doing or command[0]} took over {INSTALL_TIMEOUT} s") from None
+    except OSError as error:
+        raise Unavailable(f"cannot run {command[0]}: {error.strerror}") from None
+    if check and ran.returncode != 0:
         raise Unavailable(f"{doing} failed: {_last_line(ran.stderr or ran.stdout)}")
+    return ran
 
 
 def _last_line(text: str) -> str:
