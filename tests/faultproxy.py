@@ -98,11 +98,10 @@ class Fault:
     hits: int = field(default=0, init=False)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
-    def applies(self, method: str, path: str, *, conditional: bool) -> bool:
-        """Count a matching request; True if the fault acts on it."""
+    def applies(self, method: str, path: str) -> bool:
+        """Count a matching request; True if the fault acts on it. (A `conditional` fault
+        is asked only about conditional requests.)"""
         if method != self.method or not re.search(self.path, path):
-            return False
-        if self.conditional and not conditional:
             return False
         self.seen += 1
         if self.times is not None and self.hits >= self.times:
@@ -165,7 +164,9 @@ class FaultProxy:
     def _action(self, method: str, path: str, *, conditional: bool) -> Action | None:
         with self._lock:
             for fault in self._faults:
-                if fault.applies(method, path, conditional=conditional):
+                if fault.conditional and not conditional:
+                    continue
+                if fault.applies(method, path):
                     return fault.action
         return None
 
