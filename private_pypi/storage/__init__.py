@@ -9,13 +9,14 @@ from urllib.parse import unquote, urlparse
 from ..aws import Access
 from ..contract import BUCKET_VARIABLE, SEED_BUCKET_VARIABLE
 from ..errors import ConfigurationError
-from .base import ObjectInfo, Storage, StoredObject
+from .base import ObjectInfo, RetryPolicy, Storage, StoredObject
 from .local import LocalStorage
 from .s3 import S3Settings, S3Storage
 
 __all__ = [
     "LocalStorage",
     "ObjectInfo",
+    "RetryPolicy",
     "S3Settings",
     "S3Storage",
     "Storage",
