@@ -2,10 +2,11 @@
 
 Each page's JSON document is its record. An update reads it, applies a change, and
 writes it back only if nobody wrote it meanwhile (If-Match, or If-None-Match: * for a new
-page); when that fails it re-reads and retries, with jittered backoff. The HTML twins are
-written after the JSON, each on the condition that nobody wrote it since its ETag was
-looked at, before the JSON was committed: so no writer, slow or killed, puts HTML from an
-older record over HTML from a newer one, and the last HTML written is the latest record's.
+page); when that fails, or S3 answers that a conflicting request was in flight (409), it
+re-reads and retries, with jittered backoff. The HTML twins are written after the JSON,
+each on the condition that nobody wrote it since its ETag was looked at, before the JSON
+was committed: so no writer, slow or killed, puts HTML from an older record over HTML
+from a newer one, and the last HTML written is the latest record's.
 A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
 killed writer left behind.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -25,11 +26,15 @@ from packaging.utils import NormalizedName
 
 from . import layout
 from .advice import Command
-from .errors import PreconditionFailed, PrivatePypiError
+from .errors import ConditionalConflict, PreconditionFailed, PrivatePypiError
 from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
-from .storage import ObjectInfo, Storage, StoredObject
+from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
 
 Record = TypeVar("Record")
+
+# A conditional write that did not take effect: the page changed (412), or S3 met another
+# request on it in flight (409); either way the writer reads the page again and retries.
+NOT_APPLIED = (PreconditionFailed, ConditionalConflict)
 
 
 class ConcurrentUpdateError(PrivatePypiError):
@@ -38,19 +43,6 @@ class ConcurrentUpdateError(PrivatePypiError):
 
 class CorruptPage(PrivatePypiError):
     """A stored page is unreadable; reindex rebuilds it."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    # Generous: eight CI jobs racing for one page on a slow day must all get through.
-    attempts: int = 50
-    base_delay: float = 0.02
-    max_delay: float = 2.0
-
-    def delays(self, rng: random.Random) -> Iterator[float]:
-        """Full-jitter exponential backoff: spreads racing writers apart."""
-        for attempt in range(self.attempts):
-            yield rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,7 @@ class Index:
             # An unreadable record can't be updated: replace it, if nobody did meanwhile.
             body = read.format.record.render(record)
             try:
-                etag = self._write(read.key, read.format.record, body, if_match=read.stored.etag)
+                etag = self._replace_unreadable(read.key, read.format, body, read.stored.etag)
             except PreconditionFailed:
                 start = None  # replaced meanwhile: start from the new record
             else:
@@ -178,6 +170,22 @@ class Index:
 
         update = self._update(read.directory, read.format, change, start)
         return Update(update.record, replaced + update.written)
+
+    def _replace_unreadable(
+        self, key: str, kind: PageFormat[Record], body: bytes, etag: str
+    ) -> str:
+        """Write `body` over an unreadable record If-Match `etag`: PreconditionFailed if it
+        was replaced meanwhile. A write that met a conflicting request is sent again as it
+        was: there is nothing to re-read in an unreadable record, and If-Match still
+        refuses it if the record changed meanwhile."""
+        last: Exception | None = None
+        for delay in self.retry.delays(self.rng):
+            try:
+                return self._write(key, kind.record, body, if_match=etag)
+            except ConditionalConflict as conflict:
+                last = conflict
+                self.sleep(delay)
+        raise ConcurrentUpdateError(self._gave_up(key, last))
 
     def _holds_already(
         self, read: Snapshot[Record], record: Record, listed: Mapping[str, ObjectInfo]
@@ -212,6 +220,7 @@ class Index:
         read: Snapshot[Record] | None,
     ) -> Update[Record]:
         json_key = kind.record.key(directory)
+        last: Exception | None = None
         for delay in self.retry.delays(self.rng):
             # Looked at before the record is committed: see _write_copies.
             copy_etags = self._copy_etags(directory, kind)
@@ -236,16 +245,14 @@ class Index:
                         if_match=None if stored is None else stored.etag,
                         create_only=stored is None,
                     )
-                except PreconditionFailed:
+                except NOT_APPLIED as not_applied:
+                    last = not_applied
                     self.sleep(delay)
                     continue
                 written = (json_key,)
             copies = self._write_copies(directory, kind, record, copy_etags)
             return Update(record, written + copies)
-        raise ConcurrentUpdateError(
-            f"{self.storage.location}/{json_key} kept changing under "
-            f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
-        )
+        raise ConcurrentUpdateError(self._gave_up(json_key, last))
 
     def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
         copies = kind.copies_on(directory_keys=self.storage.directory_keys)
@@ -271,6 +278,7 @@ class Index:
         """
         json_key = kind.record.key(directory)
         written: list[str] = []
+        last: Exception | None = None
         for delay in self.retry.delays(self.rng):
             try:
                 for position, (copy, etag) in enumerate(etags):
@@ -281,17 +289,26 @@ class Index:
                     etags[position] = (copy, new_etag)
                     written.append(key)
                 return tuple(written)
-            except PreconditionFailed:
+            except NOT_APPLIED as not_applied:
+                last = not_applied
                 self.sleep(delay)
             etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
                 return tuple(written)
             record = _parse(kind, stored.body, json_key)
-        raise ConcurrentUpdateError(
-            f"{self.storage.location}/{json_key} kept changing while its copies were written; "
-            "run the same command again"
+        raise ConcurrentUpdateError(self._gave_up(json_key, last, " while its copies were written"))
+
+    def _gave_up(self, key: str, last: Exception | None, when: str = "") -> str:
+        """The one line for a page whose writes never took effect, by what refused the last."""
+        attempts = f"{self.retry.attempts} attempts"
+        why = (
+            f"kept meeting conflicting requests{when} (S3 answered 409 "
+            f"ConditionalRequestConflict, {attempts})"
+            if isinstance(last, ConditionalConflict)
+            else f"kept changing{when} ({attempts})"
         )
+        return f"{self.storage.location}/{key} {why}; nothing was lost, run the same command again"
 
     def _write(
         self,

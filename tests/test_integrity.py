@@ -181,17 +181,17 @@ def test_a_file_that_changes_after_inspection_is_refused_by_the_store(
 
 
 def test_a_large_file_that_changes_after_inspection_is_refused_and_its_upload_aborted(
-    s3_storage: S3Storage, tmp_path: Path
+    any_s3_storage: S3Storage, tmp_path: Path
 ) -> None:
     path = wheel(tmp_path, "bigmoving", "1.0", payload=os.urandom(18 * 1024 * 1024))
     inspected = inspect_all([path])
     change_after_inspection(path)
 
     with pytest.raises(FileChanged):
-        Publisher(Index(s3_storage)).publish(inspected)
+        Publisher(Index(any_s3_storage)).publish(inspected)
 
-    assert stored_keys(s3_storage) == set()
-    uploads = s3_storage.client.list_multipart_uploads(Bucket=s3_storage.bucket)
+    assert stored_keys(any_s3_storage) == set()
+    uploads = any_s3_storage.client.list_multipart_uploads(Bucket=any_s3_storage.bucket)
     assert uploads.get("Uploads", []) == []
 
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 from ..advice import Command
 from ..contract import BUCKET_VARIABLE, REPOSITORY_VARIABLE, SEED_BUCKET_VARIABLE
 from ..errors import ConfigurationError
-from .base import ObjectInfo, Storage, StoredObject
+from .base import ObjectInfo, RetryPolicy, Storage, StoredObject
 from .local import LocalStorage
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LocalStorage",
     "ObjectInfo",
+    "RetryPolicy",
     "S3Settings",
     "S3Storage",
     "Storage",

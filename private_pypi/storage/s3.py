@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,9 +31,16 @@ from ..contract import (
     SECRET_ACCESS_KEY_VARIABLE,
     s3_index_url,
 )
-from ..errors import FileChanged, PreconditionFailed, StorageError
+from ..errors import ConditionalConflict, FileChanged, PreconditionFailed, StorageError
 from ..hashing import Expected, HashingReader
-from .base import MULTIPART_THRESHOLD, SHA256_METADATA, ObjectInfo, Progress, StoredObject
+from .base import (
+    MULTIPART_THRESHOLD,
+    SHA256_METADATA,
+    ObjectInfo,
+    Progress,
+    RetryPolicy,
+    StoredObject,
+)
 
 if TYPE_CHECKING:
     from s3transfer.manager import TransferManager
@@ -49,9 +59,18 @@ CLIENT_CONFIG = Config(
 # transfer manager, this many at once. boto3 and s3transfer are imported for the first such
 # file: the rest of the storage needs only botocore.
 MULTIPART_CONCURRENCY = 8
+# The back-off for a write S3 answered 409 ConditionalRequestConflict: a page's, as a rule.
+CONFLICT_RETRY = RetryPolicy()
+# A multipart upload whose completion met a conflicting request is started again from its
+# first part: a few times at most, since each try sends the whole file.
+MULTIPART_ATTEMPTS = 3
 
 # What S3 answers a body whose checksum is not the one the request gave.
 CHECKSUM_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
+# What S3 answers (409) a conditional write or a delete that met a conflicting request on
+# the same key: the request did not take effect, and may be sent again. "409" is a 409
+# with no error document to name it.
+CONFLICT_CODES = {"ConditionalRequestConflict", "409"}
 REDIRECT_CODES = {
     "PermanentRedirect",
     "AuthorizationHeaderMalformed",
@@ -70,10 +89,20 @@ class S3Settings:
 class S3Storage:
     directory_keys = True
 
-    def __init__(self, settings: S3Settings, *, config: Config = CLIENT_CONFIG) -> None:
-        """`config`: botocore's retries and timeouts, e.g. shorter ones in tests."""
+    def __init__(
+        self,
+        settings: S3Settings,
+        *,
+        config: Config = CLIENT_CONFIG,
+        retry: RetryPolicy = CONFLICT_RETRY,
+    ) -> None:
+        """`config`: botocore's retries and timeouts, e.g. shorter ones in tests. `retry`:
+        the back-off for a write S3 answered 409 ConditionalRequestConflict, which botocore
+        does not retry."""
         self.settings = settings
         self.bucket = settings.bucket
+        self.retry = retry
+        self._rng = random.Random()
         self.client: S3Client = aws.s3_client(
             settings.access, config, _fast_timestamps(botocore.session.get_session())
         )
@@ -156,11 +185,23 @@ class S3Storage:
             request["IfMatch"] = f'"{if_match}"'
         if create_only:
             request["IfNoneMatch"] = "*"
-        try:
-            response = self.client.put_object(**request)
-        except (ClientError, BotoCoreError) as error:
-            raise self._failure(error, key) from None
-        return _etag(response)
+
+        def put() -> str:
+            try:
+                return _etag(self.client.put_object(**request))
+            except ClientError as error:
+                if if_match is not None and _is_missing(error):
+                    # If-Match on a key deleted meanwhile is answered 404, not 412.
+                    raise PreconditionFailed(
+                        f"{self.location}/{key} was deleted while it was being updated"
+                    ) from None
+                raise self._failure(error, key) from None
+            except BotoCoreError as error:
+                raise self._failure(error, key) from None
+
+        # After a 409, an If-Match write's caller reads the object again (S3's advice: fetch
+        # the ETag, then retry); any other write is simply sent again.
+        return put() if if_match is not None else self._until_applied(key, put)
 
     def upload(
         self,
@@ -178,6 +219,38 @@ class S3Storage:
             "Metadata": dict(metadata),
         }
         expected = metadata.get(SHA256_METADATA)
+        sent = 0
+
+        def counted(chunk: int) -> None:
+            nonlocal sent
+            sent += chunk
+            if progress:
+                progress(chunk)
+
+        def attempt() -> str:
+            nonlocal sent
+            if sent:  # a try that met a conflict: its bytes count for nothing
+                counted(-sent)
+            return self._upload_once(key, path, extra, expected, counted)
+
+        # A 409 on a single PUT is sent again; on a multipart upload's completion, the
+        # whole upload must start again (S3's advice), which costs the whole file each time.
+        in_parts = path.stat().st_size >= MULTIPART_THRESHOLD
+        policy = dataclasses.replace(self.retry, attempts=MULTIPART_ATTEMPTS) if in_parts else None
+        try:
+            return self._until_applied(key, attempt, policy=policy)
+        except PreconditionFailed:
+            return None
+
+    def _upload_once(
+        self,
+        key: str,
+        path: Path,
+        extra: dict[str, Any],
+        expected: str | None,
+        progress: Progress,
+    ) -> str:
+        """Create `key` from the file in one try; PreconditionFailed if it exists."""
         try:
             with path.open("rb") as body:
                 size = os.fstat(body.fileno()).st_size
@@ -189,15 +262,11 @@ class S3Storage:
                     response = self.client.put_object(
                         Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", **extra
                     )
-                    if progress:
-                        progress(size)
+                    progress(size)
                     return _etag(response)
                 self._upload_in_parts(key, body, size, extra, expected, progress)
         except (ClientError, BotoCoreError) as error:
-            failure = self._failure(error, key)
-            if isinstance(failure, PreconditionFailed):
-                return None
-            raise failure from None
+            raise self._failure(error, key) from None
         info = self.head(key)
         if info is None:
             raise StorageError(f"{self.location}/{key} vanished straight after its upload")
@@ -210,12 +279,14 @@ class S3Storage:
         size: int,
         extra: dict[str, Any],
         expected: str | None,
-        progress: Progress | None,
+        progress: Progress,
     ) -> None:
         """S3 has no whole-object SHA-256 for multipart uploads, only one per part. So the
         parts are read once, in order, from a reader that hashes them and fails the last
         read if the file is not the inspected one: the upload is then aborted, never
-        completed. S3 checks each part against the SHA-256 botocore sends with it."""
+        completed. S3 checks each part against the SHA-256 botocore sends with it. A
+        completion that fails, a 409 included, aborts the upload too (the transfer
+        manager's cleanup), so a restart leaves no parts behind."""
         source = body
         if expected:
             source = io.BufferedReader(HashingReader(body, Expected(expected, size, key)))
@@ -225,7 +296,7 @@ class S3Storage:
         with self._transfers_made:
             if self._transfers is None:
                 self._transfers = transfer_manager(self.client, MULTIPART_CONCURRENCY)
-        subscribers = [ProgressSubscriber(progress)] if progress else None
+        subscribers = [ProgressSubscriber(progress)]
         self._transfers.upload(
             source, self.bucket, key, extra_args=extra, subscribers=subscribers
         ).result()
@@ -258,10 +329,14 @@ class S3Storage:
         return digest.hexdigest()
 
     def delete(self, key: str) -> None:
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as error:
-            raise self._failure(error, key) from None
+        def delete_once() -> None:
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            except (ClientError, BotoCoreError) as error:
+                raise self._failure(error, key) from None
+
+        # A delete racing a conditional write on the key may be answered 409 too.
+        self._until_applied(key, delete_once)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -271,6 +346,24 @@ class S3Storage:
                     yield _listed(item)
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, prefix) from None
+
+    def _until_applied(
+        self, key: str, request: Callable[[], Response], *, policy: RetryPolicy | None = None
+    ) -> Response:
+        """`request()`, sent again while S3 answers 409 ConditionalRequestConflict: that
+        answer means it did not take effect, and botocore retries no 409. Bounded, with the
+        back-off of a page write that lost a race."""
+        policy = policy or self.retry
+        for delay in policy.delays(self._rng):
+            try:
+                return request()
+            except ConditionalConflict:
+                time.sleep(delay)
+        raise StorageError(
+            f"{self.location}/{key} kept meeting conflicting requests (S3 answered 409 "
+            f"ConditionalRequestConflict, {policy.attempts} attempts); nothing was lost, run "
+            "the same command again"
+        )
 
     def _unless_missing(self, operation: Callable[..., Response], key: str) -> Response | None:
         """Call a read operation on `key`; None if there is no such key."""
@@ -290,6 +383,8 @@ class S3Storage:
         code, status, kind = failure.code, failure.status, failure.kind
         if code in {"PreconditionFailed", "412"} or status == 412:
             return PreconditionFailed(f"{where} changed while it was being updated")
+        if code in CONFLICT_CODES:
+            return ConditionalConflict(f"{where} met a conflicting request in flight")
         if code in CHECKSUM_CODES:
             return FileChanged(where)
         if kind is aws.Kind.NO_CREDENTIALS:
