@@ -1,8 +1,9 @@
 """private-pypi tasks: build, publish and look after a private Python package index.
 
-The publishing tasks live in the package (private_pypi/tasks.py), where the installed
-`private-pypi` command runs the same code; the tasks below need this checkout or the
-Pulumi CLI. `invoke --list` lists them all; `invoke --help TASK` explains one.
+The publishing tasks live in the package (private_pypi/tasks.py): the same command
+functions as the installed `private-pypi`, a second face over them. The tasks below need
+this checkout or the Pulumi CLI. `invoke --list` lists them all; `invoke --help TASK`
+explains one.
 """
 
 from __future__ import annotations

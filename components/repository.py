@@ -12,8 +12,8 @@ import pulumi_aws as aws
 
 from components.component import Component
 from components.policies import cloudfront_bucket_policy, public_index_bucket_policy
+from private_pypi.contract import NONCURRENT_VERSION_DAYS
 
-NONCURRENT_VERSION_DAYS = 90
 INCOMPLETE_UPLOAD_DAYS = 7
 
 

@@ -1,4 +1,4 @@
-"""What the tasks print: sizes, one line per file, and progress for large uploads."""
+"""Sizes as a user reads them, and progress for large uploads (render.py prints the rest)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import sys
 import threading
 from typing import TextIO
 
-from tqdm import tqdm
-
-from .storage.base import Progress
-from .storage.s3 import TRANSFER_CONFIG
+from .storage.base import MULTIPART_THRESHOLD, Progress
 
 # Below this an upload is one request, which reports its progress once, at the end.
-PROGRESS_THRESHOLD = TRANSFER_CONFIG.multipart_threshold
+PROGRESS_THRESHOLD = MULTIPART_THRESHOLD
 # Off a terminal (a CI log), one plain line at each of these fractions of the upload.
 PLAIN_STEPS = (0.25, 0.5, 0.75, 1.0)
 
@@ -33,6 +30,8 @@ def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progres
         return None
     if not stream.isatty():
         return _plain_lines(label, total, stream)
+    from tqdm import tqdm  # only for a large file on a terminal
+
     bar = tqdm(
         desc=label,
         # The file name last: a narrow terminal cuts it short, never the bar.

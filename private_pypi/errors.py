@@ -7,9 +7,22 @@ write did not take effect, which the index retries and never lets reach a user.
 
 from __future__ import annotations
 
+from .advice import Part, Program, Text
+
 
 class PrivatePypiError(Exception):
-    """Base class: a problem the user can fix. str(error) is the one-line message."""
+    """Base class: a problem the user can fix. str(error) is the one-line message.
+
+    A message that advises a command holds it as a Command, which `render` spells as the
+    face that shows the error is run (`private-pypi reindex`, `uv run invoke reindex`).
+    """
+
+    def __init__(self, *message: Part) -> None:
+        self.text = Text(*message)
+        super().__init__(self.text)
+
+    def render(self, program: Program) -> str:
+        return self.text.render(program)
 
 
 class PreconditionFailed(Exception):

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 from packaging.utils import NormalizedName
 
 from . import layout
+from .advice import Command
 from .errors import ConditionalConflict, PreconditionFailed, PrivatePypiError
 from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
 from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
@@ -41,7 +42,7 @@ class ConcurrentUpdateError(PrivatePypiError):
 
 
 class CorruptPage(PrivatePypiError):
-    """A stored page is unreadable; `invoke reindex` rebuilds it."""
+    """A stored page is unreadable; reindex rebuilds it."""
 
 
 @dataclass(frozen=True)
@@ -344,5 +345,5 @@ def _parse(kind: PageFormat[Record], body: bytes, key: str) -> Record:
         return kind.parse(body)
     except InvalidPage as error:
         raise CorruptPage(
-            f"{key} is unreadable ({error}); run `uv run invoke reindex` to rebuild it"
+            f"{key} is unreadable ({error}); run ", Command("reindex"), " to rebuild it"
         ) from None

@@ -45,7 +45,7 @@ QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, read_timeout=30)
 WHEEL = "acme-1.0-py3-none-any.whl"
 SDIST = "acme-1.0.tar.gz"
 BIG_WHEEL = "bigdata-1.0-py3-none-any.whl"
-# Above the multipart threshold (TRANSFER_CONFIG): two parts.
+# Above the multipart threshold (MULTIPART_THRESHOLD): two parts.
 BIG = 18 * 1024 * 1024
 
 # The conditional writes of a publish of a new project, by the key they write.

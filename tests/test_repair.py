@@ -31,7 +31,8 @@ def publish(index: Index, *paths: Path) -> None:
 def put(storage: Storage, key: str, source: Path) -> None:
     """Store a file behind the index's back, as another tool would."""
     if isinstance(storage, S3Storage):
-        storage.client.upload_file(str(source), storage.bucket, key)
+        # The storage's client is botocore's, without boto3's upload_file: one PutObject.
+        storage.client.put_object(Bucket=storage.bucket, Key=key, Body=source.read_bytes())
     else:
         assert isinstance(storage, LocalStorage)
         (storage.root / key).parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 import tasks
 from private_pypi import layout
+from private_pypi.advice import CHECKOUT, Text
 from private_pypi.console import human_size
 from private_pypi.distributions import Distribution, parse_filename
 from private_pypi.index import Index
@@ -702,10 +703,13 @@ def test_a_published_file_that_publish_now_refuses_is_reported_with_what_to_do(
     for problem in report.problems:
         reason, _, advice = problem.detail.partition(". Publish refuses such a file now: ")
         assert urls[problem.where].reason in reason
+        # As the installed command says it; the checkout's tasks say `uv run invoke delete`.
         assert advice == (
-            "delete its release (`uv run invoke delete NAME VERSION`; or yank it) and publish a "
+            "delete its release (`private-pypi delete NAME VERSION`; or yank it) and publish a "
             "fixed build as a new version"
         )
+        assert isinstance(problem.detail, Text)
+        assert "(`uv run invoke delete NAME VERSION`;" in problem.detail.render(CHECKOUT)
     assert next_step(report).startswith("for each file-invalid file, delete its release")
 
     Reindexer(published).run()

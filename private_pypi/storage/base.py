@@ -12,6 +12,9 @@ from typing import Protocol
 # The user metadata that records a file's sha256 at upload (x-amz-meta-sha256 on S3).
 SHA256_METADATA = "sha256"
 
+# A file this large or larger goes up in parts (on S3), and shows its progress while it does.
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+
 # Called with the bytes sent since the last call, for progress bars.
 Progress = Callable[[int], None]
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import botocore.session
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
-from s3transfer.subscribers import BaseSubscriber
 
 from .. import aws
+from ..advice import Command
 from ..contract import (
     ACCESS_KEY_ID_VARIABLE,
     BUCKET_VARIABLE,
@@ -33,9 +33,17 @@ from ..contract import (
 )
 from ..errors import ConditionalConflict, FileChanged, PreconditionFailed, StorageError
 from ..hashing import Expected, HashingReader
-from .base import SHA256_METADATA, ObjectInfo, Progress, RetryPolicy, StoredObject
+from .base import (
+    MULTIPART_THRESHOLD,
+    SHA256_METADATA,
+    ObjectInfo,
+    Progress,
+    RetryPolicy,
+    StoredObject,
+)
 
 if TYPE_CHECKING:
+    from s3transfer.manager import TransferManager
     from types_boto3_s3 import S3Client
     from types_boto3_s3.type_defs import ObjectTypeDef, PutObjectRequestTypeDef
 
@@ -47,8 +55,10 @@ CLIENT_CONFIG = Config(
     connect_timeout=10,
     read_timeout=60,
 )
-# Files above this go up in parallel parts through boto3's transfer manager.
-TRANSFER_CONFIG = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=8)
+# Files of MULTIPART_THRESHOLD bytes and more go up in parallel parts through boto3's
+# transfer manager, this many at once. boto3 and s3transfer are imported for the first such
+# file: the rest of the storage needs only botocore.
+MULTIPART_CONCURRENCY = 8
 # The back-off for a write S3 answered 409 ConditionalRequestConflict: a page's, as a rule.
 CONFLICT_RETRY = RetryPolicy()
 # A multipart upload whose completion met a conflicting request is started again from its
@@ -101,7 +111,8 @@ class S3Storage:
         self.client.meta.events.register(
             "before-parameter-build.s3.CompleteMultipartUpload", _create_only
         )
-        self._transfers = create_transfer_manager(self.client, TRANSFER_CONFIG)
+        self._transfers: TransferManager | None = None
+        self._transfers_made = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -224,7 +235,7 @@ class S3Storage:
 
         # A 409 on a single PUT is sent again; on a multipart upload's completion, the
         # whole upload must start again (S3's advice), which costs the whole file each time.
-        in_parts = path.stat().st_size >= TRANSFER_CONFIG.multipart_threshold
+        in_parts = path.stat().st_size >= MULTIPART_THRESHOLD
         policy = dataclasses.replace(self.retry, attempts=MULTIPART_ATTEMPTS) if in_parts else None
         try:
             return self._until_applied(key, attempt, policy=policy)
@@ -243,7 +254,7 @@ class S3Storage:
         try:
             with path.open("rb") as body:
                 size = os.fstat(body.fileno()).st_size
-                if size < TRANSFER_CONFIG.multipart_threshold:
+                if size < MULTIPART_THRESHOLD:
                     # One request, and its answer carries the ETag. S3 computes the body's
                     # sha256 itself and refuses it (BadDigest) unless it is this one.
                     if expected:
@@ -280,7 +291,12 @@ class S3Storage:
         if expected:
             source = io.BufferedReader(HashingReader(body, Expected(expected, size, key)))
             extra = {**extra, "ChecksumAlgorithm": "SHA256"}
-        subscribers = [_ProgressSubscriber(progress)]
+        from .transfer import ProgressSubscriber, transfer_manager
+
+        with self._transfers_made:
+            if self._transfers is None:
+                self._transfers = transfer_manager(self.client, MULTIPART_CONCURRENCY)
+        subscribers = [ProgressSubscriber(progress)]
         self._transfers.upload(
             source, self.bucket, key, extra_args=extra, subscribers=subscribers
         ).result()
@@ -386,8 +402,9 @@ class S3Storage:
         if kind is aws.Kind.REJECTED_CREDENTIALS:
             return StorageError(
                 f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
-                f"expired; set {aws.KEY_VARIABLES} to a current key "
-                "(`uv run invoke rotate-keys` makes a new one)"
+                f"expired; set {aws.KEY_VARIABLES} to a current key (",
+                Command("rotate-keys", checkout_only=True),
+                " makes a new one)",
             )
         if kind is aws.Kind.ACCESS_DENIED:
             return StorageError(
@@ -455,11 +472,3 @@ def _listed(item: ObjectTypeDef) -> ObjectInfo:
 
 def _etag(response: Mapping[str, object]) -> str:
     return str(response["ETag"]).strip('"')
-
-
-class _ProgressSubscriber(BaseSubscriber):
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        self._progress(bytes_transferred)

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlparse
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .. import layout
+from ..advice import Text
 from ..contract import INDEX_PREFIX
 from ..distributions import MAX_METADATA_BYTES
 from ..pages import PROJECT_PAGE, ROOT_PAGE, PageFormat, ProjectPage, Rendering
@@ -261,7 +262,7 @@ class _Check:
             problems.append(Problem(ProblemKind.FILE_MISMATCH, claim.url, "; ".join(differences)))
         # Bytes that are not the page's are a mismatch, which reindex repairs, whatever they are.
         elif read.refusal is not None:
-            detail = f"{read.refusal}. Publish refuses such a file now: {FIX_A_FILE}"
+            detail = Text(f"{read.refusal}. Publish refuses such a file now: ", *FIX_A_FILE.parts)
             problems.append(Problem(ProblemKind.FILE_INVALID, claim.url, detail))
         return problems, read.size
 
