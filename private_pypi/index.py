@@ -9,6 +9,12 @@ older record over HTML from a newer one, and the last HTML written is the latest
 A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
 killed writer left behind.
 
+A project's update also keeps what its browse pages show: the details of the release
+they show (read from the stored files when that release changes), the record's serial,
+the stored stylesheet and script, and, after the project's pages, its line in the
+catalog, the record of the browse root page. A line is only ever replaced by one from a
+newer record (a higher serial), so racing writers leave the newest.
+
 Every update returns the keys it wrote, for the CDN to drop: nothing is shared between
 updates, so one Index serves any number of threads.
 """
@@ -18,14 +24,27 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from . import layout
+from .browse.assets import ASSETS, ASSETS_ID
+from .describe import describe
 from .errors import PreconditionFailed, PrivatePypiError
-from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
+from .pages import (
+    CATALOG_PAGE,
+    PROJECT_PAGE,
+    ROOT_PAGE,
+    Catalog,
+    InvalidPage,
+    PageFormat,
+    ProjectPage,
+    Rendering,
+)
 from .storage import ObjectInfo, Storage, StoredObject
 
 Record = TypeVar("Record")
@@ -86,6 +105,7 @@ class Snapshot(Generic[Record]):
 
 ProjectSnapshot = Snapshot[ProjectPage]
 RootSnapshot = Snapshot[frozenset[NormalizedName]]
+CatalogSnapshot = Snapshot[Catalog]
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,7 @@ class Update(Generic[Record]):
 CopyEtags = list[tuple[Rendering[Record], str | None]]
 ProjectChange = Callable[[ProjectPage | None], ProjectPage]
 RootChange = Callable[[frozenset[NormalizedName]], frozenset[NormalizedName]]
+CatalogChange = Callable[[Catalog | None], Catalog]
 
 
 @dataclass
@@ -121,15 +142,22 @@ class Index:
     def root_snapshot(self) -> RootSnapshot:
         return Snapshot(ROOT_PAGE, layout.INDEX_PREFIX, self.storage.read(layout.ROOT_JSON))
 
+    def catalog_snapshot(self) -> CatalogSnapshot:
+        return Snapshot(CATALOG_PAGE, layout.BROWSE_PREFIX, self.storage.read(layout.CATALOG_JSON))
+
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
-        """Whether a copy of the project's HTML is not `page`, as a writer killed between the
-        JSON and the HTML leaves it: then the next writer of the page brings it level."""
+        """Whether a copy of the project's HTML (its browse page too) is not `page`, or its
+        catalog line is older, as a writer killed between the JSON and the rest leaves
+        them: then the next writer of the page brings them level."""
         directory = layout.project_dir(name)
-        return any(
+        if any(
             (stored := self.storage.read(copy.key(directory))) is None
             or stored.body != copy.render(page)
             for copy in PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
-        )
+        ):
+            return True
+        catalog = self.catalog_snapshot().readable_record
+        return catalog is None or catalog.lags(name, page)
 
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
@@ -137,8 +165,62 @@ class Index:
     def update_project(
         self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
     ) -> Update[ProjectPage]:
-        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
-        return self._update(layout.project_dir(name), PROJECT_PAGE, change, read)
+        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot.
+
+        Then the project's catalog line, when the change moved it; an update that changed
+        nothing on the record is a repair, and brings the line level too."""
+        before: list[ProjectPage | None] = [None]
+
+        def settled(current: ProjectPage | None) -> ProjectPage:
+            before[0] = current
+            return self.settle(change(current), current)
+
+        update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read)
+        page, previous = update.record, before[0]
+        committed = PROJECT_PAGE.record.key(layout.project_dir(name)) in update.written
+        if committed and previous is not None and previous.line == page.line:
+            return update
+        catalog = self.update_catalog(lambda known: (known or Catalog()).with_line(name, page))
+        return Update(page, update.written + catalog.written)
+
+    def settle(self, page: ProjectPage, previous: ProjectPage | None) -> ProjectPage:
+        """`page` as it is committed after `previous`: with the details of the release it
+        shows, its stylesheet and script stored, and its serial moved on if it changed."""
+        shown = page.shown_version
+        if shown is None:
+            page = replace(page, about=None)
+        elif page.about is None or Version(page.about.version) != shown:
+            page = replace(page, about=describe(self.storage, page, shown))
+        if page.assets != ASSETS_ID:
+            self.store_assets()
+            page = replace(page, assets=ASSETS_ID)
+        if previous is None:
+            return replace(page, serial=1)
+        changed = replace(page, serial=previous.serial) != previous
+        return replace(page, serial=previous.serial + int(changed))
+
+    def store_assets(self) -> None:
+        """Store the browse pages' stylesheet and script, unless they are stored: they never
+        change (their names carry their content's hash), so the first writer's stand."""
+        for asset in ASSETS:
+            with suppress(PreconditionFailed):
+                self.storage.write(
+                    asset.key,
+                    asset.body,
+                    content_type=asset.content_type,
+                    cache_control=layout.FILE_CACHE_CONTROL,
+                    create_only=True,
+                )
+
+    def update_catalog(self, change: CatalogChange) -> Update[Catalog]:
+        def settled(current: Catalog | None) -> Catalog:
+            catalog = change(current)
+            if catalog.assets != ASSETS_ID:
+                self.store_assets()
+                catalog = replace(catalog, assets=ASSETS_ID)
+            return catalog
+
+        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, None)
 
     def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
         return self._update(
@@ -265,9 +347,10 @@ class Index:
             try:
                 for position, (copy, etag) in enumerate(etags):
                     key = copy.key(directory)
-                    new_etag = self._write(
-                        key, copy, copy.render(record), if_match=etag, create_only=etag is None
-                    )
+                    body = copy.render(record)
+                    if etag is not None and etag == self.storage.etag_for(body):
+                        continue  # it holds this very rendering: a write would change nothing
+                    new_etag = self._write(key, copy, body, if_match=etag, create_only=etag is None)
                     etags[position] = (copy, new_etag)
                     written.append(key)
                 return tuple(written)

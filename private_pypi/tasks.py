@@ -21,6 +21,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from . import releases
+from . import status as statuses
 from .building import SourceRelease, build_packages
 from .cdn import invalidate
 from .configuration import find_table, packages_to_build, repository_to_use
@@ -390,6 +391,32 @@ def delete(
         "recover within 90 days from the bucket's object versions: "
         "see README, 'Recovering a deleted file'"
     )
+    _invalidate(change.pages)
+
+
+@task(
+    positional=["name", "status"],
+    help={
+        "name": "NAME, the first argument: the project",
+        "status": f"STATUS, the second argument: one of {statuses.STATUSES} (PEP 792)",
+        "reason": "why, shown on the project's pages (one line)",
+        "repository": REPOSITORY_HELP,
+    },
+)
+@reports_errors
+def status(
+    c: Context, name: str, status: str, reason: str = "", repository: str | None = None
+) -> None:
+    """`status NAME STATUS [--reason TEXT]`: mark a project active, archived (no new
+    uploads), quarantined (no uploads, no files offered) or deprecated (PEP 792)."""
+    statuses.parse_status(status)  # a wrong name is refused before the repository is opened
+    index = _open_index(repository)
+    change = statuses.set_status(index, name, status, reason or None)
+    where = index.storage.location
+    if not change.pages:
+        print(f"nothing to do: {change.project} is {change.after} in {where}, for that reason")
+        return
+    print(f"{change.project} is {change.after} in {where} (was {change.before})")
     _invalidate(change.pages)
 
 
