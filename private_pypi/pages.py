@@ -121,14 +121,11 @@ class ProjectPage:
 
     @property
     def shown_version(self) -> Version | None:
-        """The release a person is shown first, as PyPI picks it: the newest one not
-        yanked, a final release before any pre-release; the newest of all if every one
-        is yanked."""
-        versions = {Version(entry.version) for entry in self.files}
-        live = {Version(entry.version) for entry in self.files if entry.yanked is None}
-        candidates = live or versions
-        finals = {version for version in candidates if not version.is_prerelease}
-        return max(finals or candidates, default=None)
+        """The release the pages show first (see `shown_version`); None while the pages
+        offer no file."""
+        return shown_version(
+            (Version(entry.version), entry.yanked is not None) for entry in self.offered_files
+        )
 
     @property
     def line(self) -> ProjectLine:
@@ -170,6 +167,21 @@ class ProjectPage:
 
     def files_of(self, version: Version) -> list[FileEntry]:
         return [entry for entry in self.files if Version(entry.version) == version]
+
+
+def shown_version(releases: Iterable[tuple[Version, bool]]) -> Version | None:
+    """The release a person is shown first, of (version, yanked) pairs, as PyPI picks it:
+    the newest one not yanked, a final release before any pre-release; the newest of all
+    if every one is yanked."""
+    versions: set[Version] = set()
+    live: set[Version] = set()
+    for version, yanked in releases:
+        versions.add(version)
+        if not yanked:
+            live.add(version)
+    candidates = live or versions
+    finals = {version for version in candidates if not version.is_prerelease}
+    return max(finals or candidates, default=None)
 
 
 def _version_of(filename: str) -> Version | None:

@@ -83,9 +83,8 @@ class Reindexer:
                     continue
                 projects.add(name)
                 slots.acquire()
-                browse_key = layout.browse_project_key(name)
-                listed = [*objects, *filter(None, [browse_pages.get(browse_key)])]
-                future = pool.submit(self._project, name, listed)
+                browse_page = browse_pages.get(layout.browse_project_key(name))
+                future = pool.submit(self._project, name, objects, browse_page)
                 future.add_done_callback(lambda _: slots.release())
                 futures.append(future)
             for future in futures:
@@ -96,7 +95,9 @@ class Reindexer:
         self.report.projects = len(projects)
         return self.report
 
-    def _project(self, name: NormalizedName, objects: list[ObjectInfo]) -> None:
+    def _project(
+        self, name: NormalizedName, objects: list[ObjectInfo], browse_page: ObjectInfo | None
+    ) -> None:
         read = self.index.snapshot(name)
         cached = read.readable_record
         if cached is not None and self._published_since(name, cached, objects):
@@ -109,7 +110,7 @@ class Reindexer:
         update = self.index.replace(
             read,
             self.index.settle(self._rebuild(name, objects, cached), cached),
-            listed={info.key: info for info in objects},
+            listed={info.key: info for info in [*objects, *filter(None, [browse_page])]},
             rebuild=rebuild,
         )
         self._wrote(update.written)
@@ -117,9 +118,7 @@ class Reindexer:
             self._records[name] = update.record
 
     def _listing(self, name: NormalizedName) -> list[ObjectInfo]:
-        browse_page = self.storage.head(layout.browse_project_key(name))
-        listed = list(self.storage.list(layout.project_dir(name)))
-        return [*listed, browse_page] if browse_page else listed
+        return list(self.storage.list(layout.project_dir(name)))
 
     def _published_since(
         self, name: NormalizedName, cached: ProjectPage, objects: list[ObjectInfo]

@@ -49,14 +49,15 @@ def render_root_page(catalog: Catalog) -> bytes:
 </ul>"""
     if not catalog.projects:
         body += '\n<p class="muted">Nothing is published yet.</p>'
-    return _document("Packages", body, base="")
+    return _document("Packages", body, base="", status=None)
 
 
 def _project_item(name: str, version: str | None, summary: str, status: ProjectStatus) -> str:
     searched = escape(f"{name} {summary}".lower())
     shown = f' <span class="version">{escape(version)}</span>' if version else ""
     return (
-        f'<li data-filter="{searched}"><a class="name" '
+        f'<li data-filter="{searched}" data-project="{escape(name)}" '
+        f'data-version="{escape(version or "")}" data-status="{status}"><a class="name" '
         f'href="project/{escape(name)}/index.html">{escape(name)}</a>{shown} '
         f"{_status_badge(status)}" + (f"<p>{escape(summary)}</p>" if summary else "") + "</li>"
     )
@@ -82,7 +83,8 @@ def render_project_page(page: ProjectPage) -> bytes:
         parts.append(_requirements(about.requires_python, about.requires_dist, str(shown)))
     if page.offered_files:
         parts.append(_releases(page.name, page.offered_files))
-    return _document(page.name, "\n".join(part for part in parts if part), base="../../")
+    body = "\n".join(part for part in parts if part)
+    return _document(page.name, body, base="../../", status=page.status)
 
 
 def _status_notice(page: ProjectPage) -> str:
@@ -194,8 +196,9 @@ def _file_item(name: str, entry: FileEntry) -> str:
     if entry.yanked is not None:
         reason = f": {escape(entry.yanked)}" if entry.yanked else ""
         details.append(f'<span class="yanked">yanked{reason}</span>')
+    yank = "" if entry.yanked is None else f' data-yanked="{escape(entry.yanked)}"'
     return (
-        f'<li><a href="{href}" data-sha256="{entry.sha256}">{escape(entry.filename)}</a>'
+        f'<li><a href="{href}" data-sha256="{entry.sha256}"{yank}>{escape(entry.filename)}</a>'
         f' <span class="muted">{" · ".join(details)}</span><br>'
         f'<code class="sha256">sha256 {entry.sha256}</code></li>'
     )
@@ -206,7 +209,7 @@ def _time(moment: datetime) -> str:
     return f'<time datetime="{utc.isoformat()}">{utc:%Y-%m-%d %H:%M} UTC</time>'
 
 
-def _document(title: str, body: str, *, base: str) -> bytes:
+def _document(title: str, body: str, *, base: str, status: ProjectStatus | None) -> bytes:
     return (
         f"""<!DOCTYPE html>
 <html lang="en">
@@ -222,7 +225,7 @@ def _document(title: str, body: str, *, base: str) -> bytes:
 </head>
 <body>
 <header><p><a href="{base}index.html">All packages</a></p></header>
-<main>
+<main{"" if status is None else f' data-status="{status}"'}>
 {body}
 </main>
 <footer><p>Simple index for installers:
