@@ -167,21 +167,23 @@ class Index:
     ) -> Update[ProjectPage]:
         """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot.
 
-        Then the project's catalog line, when the change moved it; an update that changed
-        nothing on the record is a repair, and brings the line level too."""
-        before: list[ProjectPage | None] = [None]
+        Then the project's catalog line, where the catalog has an older one than the page
+        committed: the change moved it, or a writer killed before the catalog left it
+        behind. Every writer of the project looks, so none leaves it lagging."""
 
         def settled(current: ProjectPage | None) -> ProjectPage:
-            before[0] = current
             return self.settle(change(current), current)
 
         update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read)
-        page, previous = update.record, before[0]
-        committed = PROJECT_PAGE.record.key(layout.project_dir(name)) in update.written
-        if committed and previous is not None and previous.line == page.line:
+        page = update.record
+        known = self.catalog_snapshot()
+        catalog = known.readable_record
+        if catalog is not None and not catalog.lags(name, page):
             return update
-        catalog = self.update_catalog(lambda known: (known or Catalog()).with_line(name, page))
-        return Update(page, update.written + catalog.written)
+        lines = self._update_catalog(
+            lambda current: (current or Catalog()).with_line(name, page), known
+        )
+        return Update(page, update.written + lines.written)
 
     def settle(self, page: ProjectPage, previous: ProjectPage | None) -> ProjectPage:
         """`page` as it is committed after `previous`: with the details of the release it
@@ -212,7 +214,7 @@ class Index:
                     create_only=True,
                 )
 
-    def update_catalog(self, change: CatalogChange) -> Update[Catalog]:
+    def _update_catalog(self, change: CatalogChange, read: CatalogSnapshot) -> Update[Catalog]:
         def settled(current: Catalog | None) -> Catalog:
             catalog = change(current)
             if catalog.assets != ASSETS_ID:
@@ -220,7 +222,7 @@ class Index:
                 catalog = replace(catalog, assets=ASSETS_ID)
             return catalog
 
-        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, None)
+        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, read)
 
     def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
         return self._update(

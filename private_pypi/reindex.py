@@ -91,7 +91,10 @@ class Reindexer:
                 future.result()
             futures.clear()
         self._root(projects, root_objects)
-        self._catalog(browse_pages)
+        browse_root = self.storage.head(layout.BROWSE_ROOT)
+        self._catalog(
+            {**browse_pages, **({layout.BROWSE_ROOT: browse_root} if browse_root else {})}
+        )
         self.report.projects = len(projects)
         return self.report
 

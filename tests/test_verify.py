@@ -16,7 +16,7 @@ from typing import Any, cast
 import pytest
 from invoke.context import Context
 from invoke.exceptions import Exit
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 import tasks
 from private_pypi import layout
@@ -112,6 +112,11 @@ def overwrite(storage: Storage, key: str, body: bytes) -> None:
         (storage.root / key).write_bytes(body)
 
 
+def browse_url(storage: Storage, project: NormalizedName) -> str:
+    """Where a browser reads the project's browse page, beside simple/."""
+    return storage.index_url.removesuffix("simple/") + layout.browse_project_key(project)
+
+
 def overwrite_html(storage: Storage, json_key: str, body: bytes) -> None:
     directory = json_key.removesuffix(PROJECT_PAGE.record.name)
     for key in PROJECT_PAGE.copy_keys(directory, directory_keys=storage.directory_keys):
@@ -137,7 +142,11 @@ def garbage_in_project_json(index: Index, _: Path) -> Found:
 
 def garbage_in_project_html(index: Index, _: Path) -> Found:
     overwrite_html(index.storage, layout.project_json(HELLO), b"<html><body>oops")
-    return {(ProblemKind.PAGE_INVALID, url(index.storage, layout.project_dir(HELLO)))}
+    return {
+        (ProblemKind.PAGE_INVALID, url(index.storage, layout.project_dir(HELLO))),
+        # The browse page, overwritten too, shows neither the status nor the files.
+        (ProblemKind.PAGES_DISAGREE, browse_url(index.storage, HELLO)),
+    }
 
 
 def garbage_in_root_json(index: Index, _: Path) -> Found:
@@ -155,7 +164,11 @@ def project_pages_deleted(index: Index, _: Path) -> Found:
     json_key = layout.project_json(HELLO)
     for rendering in PROJECT_PAGE.renderings_on(directory_keys=storage.directory_keys):
         storage.delete(rendering.key(layout.project_dir(HELLO)))
-    missing = [url(storage, json_key), *html_urls(storage, layout.project_dir(HELLO))]
+    missing = [
+        url(storage, json_key),
+        *html_urls(storage, layout.project_dir(HELLO)),
+        browse_url(storage, HELLO),
+    ]
     return {(ProblemKind.PAGE_MISSING, where) for where in missing}
 
 
@@ -190,7 +203,10 @@ def older_project_html(index: Index, _: Path) -> Found:
     assert page is not None
     older = ProjectPage(GREETING, tuple(e for e in page.files if e.filename != GREETING_WHEEL))
     overwrite_html(index.storage, layout.project_json(GREETING), render_project_html(older))
-    return {(ProblemKind.PAGES_DISAGREE, url(index.storage, layout.project_dir(GREETING)))}
+    return {
+        (ProblemKind.PAGES_DISAGREE, url(index.storage, layout.project_dir(GREETING))),
+        (ProblemKind.PAGES_DISAGREE, browse_url(index.storage, GREETING)),
+    }
 
 
 def older_root_html(index: Index, _: Path) -> Found:
@@ -372,7 +388,8 @@ def test_a_second_reindex_writes_nothing(s3_storage: S3Storage, tmp_path: Path) 
     s3_storage.observe_requests(lambda operation: puts.append(operation))
 
     Reindexer(Index(s3_storage)).run()
-    assert puts.count("PutObject") == len(html_urls(s3_storage, layout.project_dir(HELLO)))
+    directory = layout.project_dir(HELLO)
+    assert puts.count("PutObject") == len(PROJECT_PAGE.copy_keys(directory, directory_keys=True))
 
     puts.clear()
     report = Reindexer(Index(s3_storage)).run()

@@ -103,11 +103,12 @@ def check_project_page(url: str, page: BrowsePage, reading: ProjectReading) -> l
 def check_root_page(
     url: str,
     page: BrowsePage,
-    readings: Mapping[NormalizedName, ProjectReading],
+    readings: Mapping[NormalizedName, ProjectReading | None],
     written: set[NormalizedName],
 ) -> list[Problem]:
     """Where the root browse page lists a project other than its pages say: `readings`
-    are the JSON pages read, `written` the projects whose browse page is there."""
+    are the projects' JSON pages (None: unreadable, reported already), `written` the
+    projects whose browse page is there."""
     problems: list[Problem] = []
 
     def disagree(detail: str) -> None:
@@ -116,9 +117,11 @@ def check_root_page(
     for name in sorted(written - page.projects.keys()):
         disagree(f"does not list {name}, whose browse page is there")
     for name, (version, status) in sorted(page.projects.items()):
-        reading = readings.get(NormalizedName(name))
-        if reading is None:
+        if NormalizedName(name) not in readings:
             disagree(f"lists {name}, which the simple index does not")
+            continue
+        reading = readings[NormalizedName(name)]
+        if reading is None:
             continue
         shown = _shown(reading)
         if (version, status) != (shown, reading.status):

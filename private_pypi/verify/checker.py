@@ -141,11 +141,7 @@ class _Check:
         records = {name: view.result().record for name, view in views.items()}
         root = browse_root(self.client.index_url)
         if root is not None and views:
-            readings = {
-                name: reading
-                for name, view in views.items()
-                if (reading := view.result().reading) is not None
-            }
+            readings = {name: view.result().reading for name, view in views.items()}
             report.problems.extend(self._browse(root, readings))
         if self.storage is not None:
             report.problems.extend(compare_listing(self.storage, stored, listed, records))
@@ -155,7 +151,7 @@ class _Check:
         return report
 
     def _browse(
-        self, root: str, readings: Mapping[NormalizedName, ProjectReading]
+        self, root: str, readings: Mapping[NormalizedName, ProjectReading | None]
     ) -> list[Problem]:
         """The browse pages: each project's, the root one, and what they load."""
         problems: list[Problem] = []
@@ -172,7 +168,9 @@ class _Check:
                 continue
             written.add(name)
             url = project_browse_url(root, name)
-            problems.extend(check_project_page(url, page, readings[name]))
+            reading = readings[name]
+            if reading is not None:
+                problems.extend(check_project_page(url, page, reading))
             assets.update(urljoin(url, href) for href in page.assets)
         url = root + layout.BROWSE_ROOT
         found, page = self._browse_page(url)
