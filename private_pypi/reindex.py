@@ -275,7 +275,8 @@ class Reindexer:
 
     def _catalog(self, listed: dict[str, ObjectInfo]) -> None:
         """The catalog, and so the browse root page, from every project's record as
-        rebuilt; a line a publish wrote meanwhile (a higher serial) is kept."""
+        rebuilt; a line a publish wrote meanwhile (a higher serial), or of a project
+        published since the listing, is kept."""
         read = self.index.catalog_snapshot()
         rebuilt = {
             name: CatalogEntry(page.line, page.serial) for name, page in self._records.items()
@@ -288,7 +289,7 @@ class Reindexer:
                     entries[name] = entry
             return Catalog(entries, read.readable_record.assets if read.readable_record else "")
 
-        catalog = rebuild(None)
+        catalog = rebuild(read.readable_record)
         if catalog.assets != ASSETS_ID:
             self.index.store_assets()
             catalog = replace(catalog, assets=ASSETS_ID)

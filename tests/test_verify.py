@@ -607,8 +607,9 @@ def test_verify_over_http_reads_every_page_and_file_over_a_few_connections(
 
     assert report.ok, report.problems
     assert report.files == 20
-    # Three root pages, three pages per project, 20 files, 10 .metadata files.
-    assert served.requests == 3 + 3 * 10 + 20 + 10
+    # Three root pages, three pages per project, 20 files, 10 .metadata files; the browse
+    # pages: one per project, the root one, their stylesheet and script.
+    assert served.requests == 3 + 3 * 10 + 20 + 10 + 10 + 1 + 2
     assert served.connections <= 4  # one per thread at most, kept open for the whole run
 
 
