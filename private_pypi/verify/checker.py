@@ -144,7 +144,14 @@ class _Check:
             readings = {name: view.result().reading for name, view in views.items()}
             report.problems.extend(self._browse(root, readings))
         if self.storage is not None:
-            report.problems.extend(compare_listing(self.storage, stored, listed, records))
+            quarantined = frozenset(
+                name
+                for name, view in views.items()
+                if (reading := view.result().reading) and reading.status == "quarantined"
+            )
+            report.problems.extend(
+                compare_listing(self.storage, stored, listed, records, quarantined)
+            )
         root_urls = {url for url, _ in self._urls(self.formats.root, self.client.index_url)}
         explain_missing_root(report, root_urls, len(stored) if self.storage else None)
         report.problems.sort(key=lambda problem: (problem.where, problem.kind, problem.detail))
