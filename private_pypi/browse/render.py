@@ -154,7 +154,9 @@ def _requirements(requires_python: str | None, requires_dist: Iterable[str], ver
         else "<p>Any Python version.</p>"
     )
     items = "\n".join(f"<li><code>{escape(item)}</code></li>" for item in requires_dist)
-    dependencies = f"<ul>\n{items}\n</ul>" if items else "<p>No dependencies.</p>"
+    dependencies = (
+        f'<ul class="dependencies">\n{items}\n</ul>' if items else "<p>No dependencies.</p>"
+    )
     return (
         f'<h2 id="requirements">Requirements of {escape(version)}</h2>\n{python}\n'
         f"<h3>Dependencies</h3>\n{dependencies}"
@@ -220,6 +222,7 @@ def _document(title: str, body: str, *, base: str, status: ProjectStatus | None)
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
 <title>{escape(title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{base}{STYLESHEET.key}">
 <script src="{base}{SCRIPT.key}" defer></script>
 </head>
