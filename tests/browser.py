@@ -50,8 +50,17 @@ def ensure_chromium() -> str | None:
     if found or os.geteuid() != 0 or not shutil.which("apt-get"):
         return found
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        subprocess.run(command, env=environment, capture_output=True, timeout=900, check=False)
+    # One install at a time: pytest-xdist's workers each get here.
+    with open(Path(tempfile.gettempdir(), "private-pypi-chromium.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not shutil.which("chromium"):
+            for command in (
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "chromium"],
+            ):
+                subprocess.run(
+                    command, env=environment, capture_output=True, timeout=900, check=False
+                )
     return shutil.which("chromium")
 
 
