@@ -218,6 +218,13 @@ class Page:
         self.browser.send("Page.navigate", self.session, url=url)
         self.browser.wait_for_event("Page.loadEventFired", self.session, since)
 
+    def follow(self, selector: str) -> None:
+        """Click the link `selector` finds, and wait for the page it leads to."""
+        since = self.browser.event_count
+        self.loaded_at = since
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        self.browser.wait_for_event("Page.loadEventFired", self.session, since)
+
     def evaluate(self, expression: str) -> Any:
         result = self.browser.send(
             "Runtime.evaluate",

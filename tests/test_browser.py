@@ -355,8 +355,7 @@ def test_links_work_from_a_directory_opened_as_files(page: Page, repository: Loc
     page.goto(repository.root.as_uri() + "/index.html")
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontWeight") == "700"
 
-    page.evaluate("document.querySelector('[data-project=acme-docs] a').click()")
-    page.browser.wait_for_event("Page.loadEventFired", page.session, page.loaded_at + 1)
+    page.follow("[data-project=acme-docs] a")
     assert page.evaluate("location.pathname").endswith("/project/acme-docs/index.html")
     file_link = page.evaluate("document.querySelector('.files a').href")
     assert Path(urllib.request.url2pathname(file_link.removeprefix("file://"))).is_file()
