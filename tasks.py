@@ -23,6 +23,7 @@ from private_pypi.tasks import (
     publish,
     reindex,
     reports_errors,
+    status,
     task,
     unyank,
     verify,
@@ -88,7 +89,19 @@ def rotate_keys(c: Context, stack: str | None = None) -> None:
 
 
 namespace = Collection(
-    build, publish, yank, unyank, delete, reindex, verify, demo, test, bench, env, rotate_keys
+    build,
+    publish,
+    yank,
+    unyank,
+    delete,
+    status,
+    reindex,
+    verify,
+    demo,
+    test,
+    bench,
+    env,
+    rotate_keys,
 )
 # invoke.yaml's publish.packages are relative to this checkout, wherever invoke runs from.
 namespace.configure({"publish": {"directory": str(ROOT)}})

@@ -12,14 +12,16 @@ from urllib.parse import quote
 from packaging.utils import NormalizedName, canonicalize_name
 
 from private_pypi import layout
+from private_pypi.browse.assets import ASSETS, ASSETS_ID
 from private_pypi.distributions import content_type
 from private_pypi.pages import (
+    CATALOG_PAGE,
     PROJECT_PAGE,
     ROOT_PAGE,
+    Catalog,
+    CatalogEntry,
     FileEntry,
     ProjectPage,
-    render_project_html,
-    render_project_json,
     render_root_html,
     render_root_json,
 )
@@ -98,20 +100,34 @@ def ours_project(
                 "Cache-Control": layout.FILE_CACHE_CONTROL,
             }
             objects.append((bucket, key, artifact.metadata, headers))
-    page = ProjectPage(name, tuple(file_entry(artifact) for artifact in artifacts))
-    json_key = layout.project_json(name)
-    objects.append(_page(bucket, json_key, render_project_json(page), layout.JSON_TYPE))
-    html = render_project_html(page)
-    for key in PROJECT_PAGE.copy_keys(layout.project_dir(name), directory_keys=True):
-        objects.append(_page(bucket, key, html, layout.HTML_TYPE))
+    page = ours_page(name, artifacts)
+    directory = layout.project_dir(name)
+    for rendering in PROJECT_PAGE.renderings_on(directory_keys=True):
+        body = rendering.render(page)
+        objects.append(_page(bucket, rendering.key(directory), body, rendering.content_type))
     return objects
 
 
-def ours_root(bucket: str, names: list[NormalizedName]) -> list[ObjectToLoad]:
+def ours_page(name: NormalizedName, artifacts: list[DistributionFile]) -> ProjectPage:
+    """The project's record, its browse pages' stylesheet and script stored."""
+    files = tuple(file_entry(artifact) for artifact in artifacts)
+    return ProjectPage(name, files, serial=1, assets=ASSETS_ID)
+
+
+def ours_root(bucket: str, names: list[NormalizedName], catalog: Catalog) -> list[ObjectToLoad]:
+    """The root pages, and the browse root's: its catalog, its page, their assets."""
     html = render_root_html(names)
     objects = [_page(bucket, layout.ROOT_JSON, render_root_json(names), layout.JSON_TYPE)]
     for key in ROOT_PAGE.copy_keys(layout.INDEX_PREFIX, directory_keys=True):
         objects.append(_page(bucket, key, html, layout.HTML_TYPE))
+    for rendering in CATALOG_PAGE.renderings_on(directory_keys=True):
+        body = rendering.render(catalog)
+        objects.append(
+            _page(bucket, rendering.key(layout.BROWSE_PREFIX), body, rendering.content_type)
+        )
+    for asset in ASSETS:
+        headers = {"Content-Type": asset.content_type, "Cache-Control": layout.FILE_CACHE_CONTROL}
+        objects.append((bucket, asset.key, asset.body, headers))
     return objects
 
 
@@ -161,15 +177,18 @@ def repositories(count: int, *, ours: str, s3pypi: str | None) -> Iterator[list[
     """Both repositories, filled with the same `count` projects, in batches to load."""
     names = [project_name(number) for number in range(count)]
     batch: list[ObjectToLoad] = []
+    lines: dict[NormalizedName, CatalogEntry] = {}
     for name in names:
         artifacts = project_artifacts(name)
         batch += ours_project(ours, name, artifacts)
+        page = ours_page(name, artifacts)
+        lines[name] = CatalogEntry(page.line, page.serial)
         if s3pypi:
             batch += s3pypi_project(s3pypi, name, artifacts)
         if len(batch) >= 5000:
             yield batch
             batch = []
-    batch += ours_root(ours, names)
+    batch += ours_root(ours, names, Catalog(lines, ASSETS_ID))
     if s3pypi:
         batch += s3pypi_root(s3pypi, names)
     yield batch

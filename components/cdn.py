@@ -1,6 +1,7 @@
 """CloudFront in front of the private bucket, optionally on a custom domain with its certificate.
 
-Paths are the bucket's keys, as on the S3 REST endpoint: /simple/NAME/ serves simple/NAME/.
+Paths are the bucket's keys, as on the S3 REST endpoint: /simple/NAME/ serves simple/NAME/,
+and / the browse root page (index.html, the default root object).
 The viewer-request function in edge/simple_index.js picks index.html or index.json by the
 Accept header; the rewritten URI is the cache key, so HTML and JSON never share an entry.
 Cache lifetimes come from the objects' Cache-Control, which the library sets
@@ -19,7 +20,7 @@ import pulumi_aws as aws
 
 from components.component import Component
 from components.settings import CustomDomain
-from private_pypi.contract import cdn_index_url
+from private_pypi.contract import BROWSE_CONTENT_SECURITY_POLICY, BROWSE_ROOT, cdn_index_url
 
 VIEWER_REQUEST_CODE = Path(__file__).parent / "edge" / "simple_index.js"
 # AWS-managed "Managed-CachingOptimized": honours the origin's Cache-Control, gzip and brotli.
@@ -52,6 +53,8 @@ COMMENT_MAX = 128
 # Pages under /simple/ differ by Accept (and, compressed, by Accept-Encoding): caches
 # outside CloudFront must key on both, or a pip client could get a browser's HTML.
 VARY = "Accept, Accept-Encoding"
+# The browse pages' policy as a header, with what only a header can say: no framing.
+CONTENT_SECURITY_POLICY = f"{BROWSE_CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"
 
 
 def distribution_comment(domain_name: str | None) -> str:
@@ -108,14 +111,25 @@ class PackageCdn(Component[PackageCdnArgs]):
         )
         vary = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-vary",
-            comment="Vary: Accept on the index, which serves HTML or JSON by Accept",
+            comment="Vary: Accept on the index (HTML or JSON by Accept); the browse pages' CSP",
             custom_headers_config={"items": [{"header": "Vary", "value": VARY, "override": True}]},
+            security_headers_config={
+                "content_security_policy": {
+                    "content_security_policy": CONTENT_SECURITY_POLICY,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {"referrer_policy": "same-origin", "override": True},
+            },
             opts=child,
         )
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
             comment=distribution_comment(domain.name if domain else None),
+            # The browse root page: what a person who opens the index's address sees.
+            default_root_object=BROWSE_ROOT,
             aliases=[domain.name] if domain else None,
             origins=[
                 {

@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from private_pypi.contract import (
+    BROWSE_PREFIX,
+    BROWSE_ROOT,
     DISTRIBUTION_SUFFIXES,
     INDEX_PREFIX,
     METADATA_SUFFIX,
+    STATIC_PREFIX,
     YANK_SUFFIX,
 )
 
@@ -24,8 +27,20 @@ Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
 
 
+def published_keys(bucket_arn: str) -> list[str]:
+    """Every key the commands write and readers read: the simple index, and beside it the
+    browse pages and their stylesheet and script."""
+    return [
+        f"{bucket_arn}/{INDEX_PREFIX}*",
+        f"{bucket_arn}/{BROWSE_ROOT}",
+        f"{bucket_arn}/{BROWSE_PREFIX}*",
+        f"{bucket_arn}/{STATIC_PREFIX}*",
+    ]
+
+
 def public_index_bucket_policy(bucket_arn: str) -> PolicyDocument:
-    """S3-only mode: anyone may read the index under simple/; nothing else is public."""
+    """S3-only mode: anyone may read the index under simple/ and the browse pages beside
+    it; nothing else is public."""
     return _document(
         _read_index("*", bucket_arn, condition={}),
         _list_index("*", bucket_arn, condition={}),
@@ -47,9 +62,10 @@ def cloudfront_bucket_policy(bucket_arn: str, distribution_arn: str) -> PolicyDo
 def deployer_policy(bucket_arn: str, distribution_arn: str | None) -> PolicyDocument:
     """What `invoke publish`, `yank`, `delete` and `reindex` need, and nothing else.
 
-    Everything is under simple/. Conditional writes (If-Match / If-None-Match) need only
-    s3:PutObject; AbortMultipartUpload lets a failed large upload clean up its parts. Deletes
-    reach only a release's files, metadata and yank markers, never a page.
+    Everything is under simple/, or is a browse page beside it (`published_keys`).
+    Conditional writes (If-Match / If-None-Match) need only s3:PutObject;
+    AbortMultipartUpload lets a failed large upload clean up its parts. Deletes reach only a
+    release's files, metadata and yank markers, never a page.
     """
     index = f"{bucket_arn}/{INDEX_PREFIX}"
     statements: list[Statement] = [
@@ -64,7 +80,7 @@ def deployer_policy(bucket_arn: str, distribution_arn: str | None) -> PolicyDocu
             "Sid": "PublishPackages",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": f"{index}*",
+            "Resource": published_keys(bucket_arn),
         },
         {
             "Sid": "DeleteReleases",
@@ -96,7 +112,7 @@ def _read_index(principal: Any, bucket_arn: str, *, condition: dict[str, Any]) -
             "Effect": "Allow",
             "Principal": principal,
             "Action": "s3:GetObject",
-            "Resource": f"{bucket_arn}/{INDEX_PREFIX}*",
+            "Resource": published_keys(bucket_arn),
         },
         condition,
     )
@@ -155,7 +171,9 @@ def _write_guards(bucket_arn: str) -> tuple[Statement, ...]:
 
 
 def _deny_overwriting_files(bucket_arn: str) -> Statement:
-    """A published file is never replaced: writing one needs If-None-Match.
+    """A published file is never replaced: writing one needs If-None-Match. Nor is the
+    browse pages' stylesheet or script (their names carry their content's hash), so a
+    stolen key cannot put a script of its own into every browse page through them.
 
     As AWS's "Enforce conditional writes" guide shows, s3:ObjectCreationOperation is false
     for CreateMultipartUpload and UploadPart, which take no conditional headers, so only
@@ -164,7 +182,10 @@ def _deny_overwriting_files(bucket_arn: str) -> Statement:
     return _deny(
         "DenyOverwritingFiles",
         "s3:PutObject",
-        [f"{bucket_arn}/*{suffix}" for suffix in IMMUTABLE_SUFFIXES],
+        [
+            *(f"{bucket_arn}/*{suffix}" for suffix in IMMUTABLE_SUFFIXES),
+            f"{bucket_arn}/{STATIC_PREFIX}*",
+        ],
         {
             "Null": {"s3:if-none-match": "true"},
             "Bool": {"s3:ObjectCreationOperation": "true"},

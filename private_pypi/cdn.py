@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import aws
 from .contract import (
     ACCESS_KEY_ID_VARIABLE,
+    BROWSE_PREFIX,
+    BROWSE_ROOT,
     DISTRIBUTION_ID_OUTPUT,
     DISTRIBUTION_ID_VARIABLE,
     INDEX_PREFIX,
@@ -25,7 +27,8 @@ from .errors import ConfigurationError, PrivatePypiError
 
 # CloudFront refuses a batch of more paths than this; one wildcard counts as one path.
 MAX_PATHS = 3000
-EVERY_PAGE = f"/{INDEX_PREFIX}*"
+# Every page: the simple index and the browse pages (a wildcard counts as one path).
+EVERY_PAGE = (f"/{INDEX_PREFIX}*", f"/{BROWSE_PREFIX}*", f"/{BROWSE_ROOT}", "/")
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
@@ -39,8 +42,14 @@ class CdnError(PrivatePypiError):
 
 def invalidation_paths(page_keys: Sequence[str]) -> list[str]:
     """The CloudFront paths of the changed pages: each once, in the order first written."""
-    paths = list(dict.fromkeys(f"/{key}" for key in page_keys))
-    return [EVERY_PAGE] if len(paths) > MAX_PATHS else paths
+    paths = list(dict.fromkeys(path for key in page_keys for path in _paths_of(key)))
+    return list(EVERY_PAGE) if len(paths) > MAX_PATHS else paths
+
+
+def _paths_of(key: str) -> tuple[str, ...]:
+    """The paths a page is served at: the browse root page at `/` too (the distribution's
+    default root object, which CloudFront caches under `/`)."""
+    return (f"/{key}", "/") if key == BROWSE_ROOT else (f"/{key}",)
 
 
 def invalidate(

@@ -126,7 +126,7 @@ def here() -> Surroundings:
 @click.version_option(__version__, "--version", prog_name=PROGRAM, message="%(prog)s %(version)s")
 def app() -> None:
     """Build Python packages, publish them to a private index on S3 (or in a directory),
-    and look after it: yank, unyank, delete, reindex, verify.
+    and look after it: yank, unyank, delete, status, reindex, verify.
 
     Run `private-pypi COMMAND -h` for a command's options.
     """
@@ -256,6 +256,22 @@ def delete(
 
     settings = ReleaseSettings(name, versions, repository)
     console.result(run(settings, here(), console, console.confirmer(yes)))
+
+
+@app.command(context_settings=CONTEXT, short_help="Mark a project active, archived, …")
+@click.argument("name")
+@click.argument("status")
+@option("--reason", default="", help="Why: shown on the project's pages (one line).")
+@repository_option
+@output_options
+def status(name: str, status: str, reason: str, repository: str | None, console: Console) -> None:
+    """Give project NAME a status (PEP 792): active; archived (it takes no new uploads);
+    quarantined (no uploads, and its pages offer no files, which stay stored until the
+    status is lifted); or deprecated (as active, marked)."""
+    from .commands.status import StatusSettings
+    from .commands.status import status as run
+
+    console.result(run(StatusSettings(name, status, reason, repository), here(), console))
 
 
 @app.command(context_settings=CONTEXT, short_help="Rebuild every page from the stored files.")

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 # Every page and file lives under this key prefix, and is served under /simple/.
 INDEX_PREFIX = "simple/"
+# The browse pages for people, beside simple/: the root page (CloudFront's default root
+# object), a page per project under project/, and their stylesheet and script under
+# static/, which never change once stored (their names carry their content's hash).
+BROWSE_ROOT = "index.html"
+BROWSE_PREFIX = "project/"
+STATIC_PREFIX = "static/"
 
 # Pages change on every publish and must be seen straight after it; files never change.
 PAGE_MAX_AGE_SECONDS = 60
@@ -18,6 +24,15 @@ FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 # The bucket is versioned: a deleted or replaced object's old version is kept this long.
 NONCURRENT_VERSION_DAYS = 90
+
+# What the browse pages may load and run: their own stylesheet and script, and nothing a
+# project's description brings (no script, no inline style, no image from elsewhere).
+# The pages carry it in a <meta> tag; CloudFront sends it as a header too, with what
+# only a header can say (frame-ancestors).
+BROWSE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 # A release's files, which never change once published (the bucket policy refuses to
 # overwrite them), and the yank marker beside them: all a deployer may delete.

@@ -20,7 +20,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Generator, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import BinaryIO, Literal
 
@@ -38,6 +38,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from private_pypi.details import ReleaseDetails, release_details
 from private_pypi.errors import InvalidDistribution
 from private_pypi.hashing import HashingReader
 
@@ -102,6 +103,9 @@ class Distribution:
     metadata: bytes | None
     """Wheels: the METADATA bytes verbatim, served as-is under PEP 658. Sdists: None."""
     metadata_sha256: str | None
+    # What the browse pages show of the release: its summary, description, dependencies
+    # (read from the metadata above, or from an sdist's PKG-INFO).
+    details: ReleaseDetails | None = field(default=None, compare=False)
 
 
 def inspect(path: Path) -> Distribution:
@@ -139,6 +143,7 @@ def inspect(path: Path) -> Distribution:
         requires_python=None if metadata.requires_python is None else str(metadata.requires_python),
         metadata=contents.metadata if is_wheel else None,
         metadata_sha256=hashlib.sha256(contents.metadata).hexdigest() if is_wheel else None,
+        details=release_details(contents.metadata, str(metadata.version)),
     )
 
 

@@ -10,6 +10,12 @@ from a newer one, and the last HTML written is the latest record's.
 A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
 killed writer left behind.
 
+A project's update also keeps what its browse pages show: the details of the release
+they show (read from the stored files when that release changes), the record's serial,
+the stored stylesheet and script, and, after the project's pages, its line in the
+catalog, the record of the browse root page. A line is only ever replaced by one from a
+newer record (a higher serial), so racing writers leave the newest.
+
 Every update returns the keys it wrote, for the CDN to drop: nothing is shared between
 updates, so one Index serves any number of threads.
 """
@@ -19,15 +25,28 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from . import layout
 from .advice import Command
+from .browse.assets import ASSETS, ASSETS_ID
+from .describe import describe
 from .errors import ConditionalConflict, PreconditionFailed, PrivatePypiError
-from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
+from .pages import (
+    CATALOG_PAGE,
+    PROJECT_PAGE,
+    ROOT_PAGE,
+    Catalog,
+    InvalidPage,
+    PageFormat,
+    ProjectPage,
+    Rendering,
+)
 from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
 
 Record = TypeVar("Record")
@@ -79,6 +98,7 @@ class Snapshot(Generic[Record]):
 
 ProjectSnapshot = Snapshot[ProjectPage]
 RootSnapshot = Snapshot[frozenset[NormalizedName]]
+CatalogSnapshot = Snapshot[Catalog]
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,7 @@ class Update(Generic[Record]):
 CopyEtags = list[tuple[Rendering[Record], str | None]]
 ProjectChange = Callable[[ProjectPage | None], ProjectPage]
 RootChange = Callable[[frozenset[NormalizedName]], frozenset[NormalizedName]]
+CatalogChange = Callable[[Catalog | None], Catalog]
 
 
 @dataclass
@@ -114,10 +135,17 @@ class Index:
     def root_snapshot(self) -> RootSnapshot:
         return Snapshot(ROOT_PAGE, layout.INDEX_PREFIX, self.storage.read(layout.ROOT_JSON))
 
+    def catalog_snapshot(self) -> CatalogSnapshot:
+        return Snapshot(CATALOG_PAGE, layout.BROWSE_PREFIX, self.storage.read(layout.CATALOG_JSON))
+
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
-        """Whether a copy of the project's HTML is not `page`, as a writer killed between the
-        JSON and the HTML leaves it: then the next writer of the page brings it level."""
-        return not self._copies_hold(layout.project_dir(name), PROJECT_PAGE, page, listed=None)
+        """Whether a copy of the project's HTML (its browse page too) is not `page`, or its
+        catalog line is older, as a writer killed between the JSON and the rest leaves
+        them: then the next writer of the page brings them level."""
+        if not self._copies_hold(layout.project_dir(name), PROJECT_PAGE, page, listed=None):
+            return True
+        catalog = self.catalog_snapshot().readable_record
+        return catalog is None or catalog.lags(name, page)
 
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
@@ -125,8 +153,64 @@ class Index:
     def update_project(
         self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
     ) -> Update[ProjectPage]:
-        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
-        return self._update(layout.project_dir(name), PROJECT_PAGE, change, read)
+        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot.
+
+        Then the project's catalog line, where the catalog has an older one than the page
+        committed: the change moved it, or a writer killed before the catalog left it
+        behind. Every writer of the project looks, so none leaves it lagging."""
+
+        def settled(current: ProjectPage | None) -> ProjectPage:
+            return self.settle(change(current), current)
+
+        update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read)
+        page = update.record
+        known = self.catalog_snapshot()
+        catalog = known.readable_record
+        if catalog is not None and not catalog.lags(name, page):
+            return update
+        lines = self._update_catalog(
+            lambda current: (current or Catalog()).with_line(name, page), known
+        )
+        return Update(page, update.written + lines.written)
+
+    def settle(self, page: ProjectPage, previous: ProjectPage | None) -> ProjectPage:
+        """`page` as it is committed after `previous`: with the details of the release it
+        shows, its stylesheet and script stored, and its serial moved on if it changed."""
+        shown = page.shown_version
+        if shown is None:
+            page = replace(page, about=None)
+        elif page.about is None or Version(page.about.version) != shown:
+            page = replace(page, about=describe(self.storage, page, shown))
+        if page.assets != ASSETS_ID:
+            self.store_assets()
+            page = replace(page, assets=ASSETS_ID)
+        if previous is None:
+            return replace(page, serial=1)
+        changed = replace(page, serial=previous.serial) != previous
+        return replace(page, serial=previous.serial + int(changed))
+
+    def store_assets(self) -> None:
+        """Store the browse pages' stylesheet and script, unless they are stored: they never
+        change (their names carry their content's hash), so the first writer's stand."""
+        for asset in ASSETS:
+            with suppress(PreconditionFailed):
+                self.storage.write(
+                    asset.key,
+                    asset.body,
+                    content_type=asset.content_type,
+                    cache_control=layout.FILE_CACHE_CONTROL,
+                    create_only=True,
+                )
+
+    def _update_catalog(self, change: CatalogChange, read: CatalogSnapshot) -> Update[Catalog]:
+        def settled(current: Catalog | None) -> Catalog:
+            catalog = change(current)
+            if catalog.assets != ASSETS_ID:
+                self.store_assets()
+                catalog = replace(catalog, assets=ASSETS_ID)
+            return catalog
+
+        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, read)
 
     def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
         return self._update(
@@ -283,9 +367,10 @@ class Index:
             try:
                 for position, (copy, etag) in enumerate(etags):
                     key = copy.key(directory)
-                    new_etag = self._write(
-                        key, copy, copy.render(record), if_match=etag, create_only=etag is None
-                    )
+                    body = copy.render(record)
+                    if etag is not None and etag == self.storage.etag_for(body):
+                        continue  # it holds this very rendering: a write would change nothing
+                    new_etag = self._write(key, copy, body, if_match=etag, create_only=etag is None)
                     etags[position] = (copy, new_etag)
                     written.append(key)
                 return tuple(written)

@@ -1,15 +1,19 @@
-"""The index pages: PEP 503 HTML and PEP 691 JSON, rendered from one model.
+"""The index pages: PEP 503 HTML and PEP 691 JSON, rendered from one model, and the
+browse pages for people rendered from the same model.
 
 The JSON page of a project is also the repository's record of it: publishing reads it,
-changes it and writes it back with a conditional write, then renders the HTML twin from
-it. So HTML and JSON always agree, and the record is as readable as any other page.
+changes it and writes it back with a conditional write, then renders the HTML twin and
+the browse page from it. So HTML, JSON and the browse page always agree, and the record
+is as readable as any other page. The catalog (project/index.json) is the record of the
+browse root page: each project's line, as its own record last gave it.
 """
 
 from __future__ import annotations
 
+import enum
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any, Generic, TypeVar, cast
@@ -23,11 +27,33 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from . import layout
+from .details import ReleaseDetails
 from .distributions import file_identity
-from .layout import HTML_TYPE, JSON_TYPE
+from .layout import CATALOG_TYPE, HTML_TYPE, JSON_TYPE
 
-# PEP 700 (api 1.1) adds versions, size and upload-time; PEP 629 puts the version in HTML.
-API_VERSION = "1.1"
+# PEP 700 (api 1.1) adds versions, size and upload-time; PEP 792 (api 1.4) the project
+# status; PEP 629 puts the version in HTML. 1.2 and 1.3 add only keys a client may omit.
+API_VERSION = "1.4"
+
+
+class ProjectStatus(enum.StrEnum):
+    """A project's status marker (PEP 792, the PyPA spec "Project Status Markers")."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    QUARANTINED = "quarantined"
+    DEPRECATED = "deprecated"
+
+    @property
+    def accepts_uploads(self) -> bool:
+        """archived and quarantined: the index MUST NOT allow uploads."""
+        return self in (ProjectStatus.ACTIVE, ProjectStatus.DEPRECATED)
+
+    @property
+    def offers_files(self) -> bool:
+        """quarantined: the index MUST NOT offer any distribution for download."""
+        return self is not ProjectStatus.QUARANTINED
 
 
 class InvalidPage(ValueError):
@@ -51,6 +77,9 @@ class FileEntry:
     # reindex trusts this entry only while the stored objects still have them.
     etag: str = ""
     metadata_etag: str = ""
+    # The release's details as just read from the file, when it was: never stored with
+    # the entry (the page keeps those of one release, `ProjectPage.about`).
+    details: ReleaseDetails | None = field(default=None, compare=False, repr=False)
 
     def yank(self, reason: str) -> FileEntry:
         return replace(self, yanked=reason)
@@ -67,6 +96,15 @@ class ProjectPage:
     # names are never reused, as on PyPI), so a publish or reindex racing a delete cannot
     # bring a deleted release back, in whole or in part.
     deleted: frozenset[str] = frozenset()
+    status: ProjectStatus = ProjectStatus.ACTIVE
+    status_reason: str | None = None
+    # The details of the release the browse pages show (`shown_version`), or None.
+    about: ReleaseDetails | None = None
+    # Counts the record's changes, so the catalog keeps a project's newest line when
+    # writers of its page race to update it.
+    serial: int = 0
+    # The browse pages' stylesheet and script this record's writers have stored.
+    assets: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(sorted(self.files, key=_file_order)))
@@ -74,6 +112,33 @@ class ProjectPage:
     @property
     def versions(self) -> list[str]:
         return sorted({entry.version for entry in self.files}, key=Version)
+
+    @property
+    def offered_files(self) -> tuple[FileEntry, ...]:
+        """The files the pages link: none while the project is quarantined; they stay
+        stored and on the record, so lifting the quarantine offers them again."""
+        return self.files if self.status.offers_files else ()
+
+    @property
+    def shown_version(self) -> Version | None:
+        """The release the pages show first (see `shown_version`); None while the pages
+        offer no file."""
+        return shown_version(
+            (Version(entry.version), entry.yanked is not None) for entry in self.offered_files
+        )
+
+    @property
+    def line(self) -> ProjectLine:
+        """What the browse root page says of the project."""
+        shown = self.shown_version
+        return ProjectLine(
+            None if shown is None else str(shown),
+            self.about.summary if self.about else "",
+            self.status,
+        )
+
+    def with_status(self, status: ProjectStatus, reason: str | None) -> ProjectPage:
+        return replace(self, status=status, status_reason=reason or None)
 
     def file(self, filename: str) -> FileEntry | None:
         return next((entry for entry in self.files if entry.filename == filename), None)
@@ -108,6 +173,21 @@ class ProjectPage:
         return sorted(name for name in self.deleted if _version_of(name) == version)
 
 
+def shown_version(releases: Iterable[tuple[Version, bool]]) -> Version | None:
+    """The release a person is shown first, of (version, yanked) pairs, as PyPI picks it:
+    the newest one not yanked, a final release before any pre-release; the newest of all
+    if every one is yanked."""
+    versions: set[Version] = set()
+    live: set[Version] = set()
+    for version, yanked in releases:
+        versions.add(version)
+        if not yanked:
+            live.add(version)
+    candidates = live or versions
+    finals = {version for version in candidates if not version.is_prerelease}
+    return max(finals or candidates, default=None)
+
+
 def _version_of(filename: str) -> Version | None:
     try:
         return file_identity(filename).version
@@ -132,9 +212,18 @@ def _parse_time(text: str) -> datetime:
 
 
 def render_project_html(page: ProjectPage) -> bytes:
-    links = "\n".join(_html_link(entry) for entry in page.files)
+    links = "\n".join(_html_link(entry) for entry in page.offered_files)
     title = escape(page.name)
-    return _html_document(f"Links for {title}", links)
+    return _html_document(f"Links for {title}", links, _status_meta(page))
+
+
+def _status_meta(page: ProjectPage) -> str:
+    """PEP 792's meta tags: the status always, its reason when there is one."""
+    tags = f'    <meta name="pypi:project-status" content="{page.status}">\n'
+    if page.status_reason is not None:
+        reason = escape(page.status_reason)
+        tags += f'    <meta name="pypi:project-status-reason" content="{reason}">\n'
+    return tags
 
 
 def _html_link(entry: FileEntry) -> str:
@@ -152,14 +241,27 @@ def _html_link(entry: FileEntry) -> str:
 
 
 def render_project_json(page: ProjectPage) -> bytes:
-    document = {
+    status: dict[str, str] = {"status": page.status}
+    if page.status_reason is not None:
+        status["reason"] = page.status_reason
+    document: dict[str, Any] = {
         "meta": {"api-version": API_VERSION},
         "name": page.name,
+        "project-status": status,
+        # As PEP 792's example of a quarantined project: its versions, none of its files.
         "versions": page.versions,
-        "files": [_json_file(entry) for entry in page.files],
+        "files": [_json_file(entry) for entry in page.offered_files],
     }
+    # PEP 691 reserves keys with a leading underscore for the index server.
+    if not page.status.offers_files:
+        document["_quarantined-files"] = [_json_file(entry) for entry in page.files]
     if page.deleted:
         document["_deleted"] = sorted(page.deleted)
+    if page.about is not None:
+        document["_about"] = page.about.to_json()
+    document["_serial"] = page.serial
+    if page.assets:
+        document["_assets"] = page.assets
     return _json_document(document)
 
 
@@ -189,18 +291,34 @@ def parse_project_json(body: bytes) -> ProjectPage:
     try:
         document = json.loads(body)
         name = canonicalize_name(document["name"], validate=True)
-        files = tuple(_parse_file(item) for item in document["files"])
+        files = document["files"] + document.get("_quarantined-files", [])
         deleted = frozenset(str(filename) for filename in document.get("_deleted", ()))
+        status = document.get("project-status", {})
+        about = document.get("_about")
+        return ProjectPage(
+            name,
+            tuple({item["filename"]: _parse_file(item) for item in files}.values()),
+            deleted,
+            ProjectStatus(status.get("status", ProjectStatus.ACTIVE)),
+            _optional_text(status.get("reason")),
+            None if about is None else ReleaseDetails.from_json(about),
+            int(document.get("_serial", 0)),
+            str(document.get("_assets", "")),
+        )
     except (
         ValueError,
         KeyError,
         TypeError,
+        AttributeError,
         InvalidVersion,
         InvalidWheelFilename,
         InvalidSdistFilename,
     ) as error:
         raise InvalidPage(f"not a project page: {error}") from error
-    return ProjectPage(name, files, deleted)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _parse_file(item: dict[str, Any]) -> FileEntry:
@@ -255,15 +373,91 @@ def parse_root_json(body: bytes) -> frozenset[NormalizedName]:
         raise InvalidPage(f"not a root page: {error}") from error
 
 
+# --- the catalog: the browse root page's record --------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectLine:
+    """A project as the browse root page lists it."""
+
+    version: str | None  # the shown release's; None while no release is on the page
+    summary: str
+    status: ProjectStatus
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    line: ProjectLine
+    # The serial of the project record the line came from: an older one never replaces it.
+    serial: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every project whose pages are written, with its line: what the browse root shows."""
+
+    projects: Mapping[NormalizedName, CatalogEntry] = field(
+        default_factory=dict[NormalizedName, CatalogEntry]
+    )
+    assets: str = ""
+
+    def with_line(self, name: NormalizedName, page: ProjectPage) -> Catalog:
+        """The catalog with the project's line from `page`, unless it has a newer one."""
+        known = self.projects.get(name)
+        if known is not None and known.serial > page.serial:
+            return self
+        entry = CatalogEntry(page.line, page.serial)
+        return replace(self, projects={**self.projects, name: entry})
+
+    def lags(self, name: NormalizedName, page: ProjectPage) -> bool:
+        """Whether the project's line is older than `page` says it is."""
+        known = self.projects.get(name)
+        return known is None or (known.serial <= page.serial and known.line != page.line)
+
+
+def render_catalog(catalog: Catalog) -> bytes:
+    projects = [
+        {
+            "name": name,
+            "version": entry.line.version,
+            "summary": entry.line.summary,
+            "status": entry.line.status,
+            "serial": entry.serial,
+        }
+        for name, entry in sorted(catalog.projects.items())
+    ]
+    return _json_document({"projects": projects, "assets": catalog.assets})
+
+
+def parse_catalog(body: bytes) -> Catalog:
+    try:
+        document = json.loads(body)
+        projects = {
+            canonicalize_name(item["name"], validate=True): CatalogEntry(
+                ProjectLine(
+                    _optional_text(item["version"]),
+                    str(item["summary"]),
+                    ProjectStatus(item["status"]),
+                ),
+                int(item["serial"]),
+            )
+            for item in document["projects"]
+        }
+        return Catalog(projects, str(document.get("assets", "")))
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidPage(f"not a catalog: {error}") from error
+
+
 # --- shared -------------------------------------------------------------------------
 
 
-def _html_document(title: str, body: str) -> bytes:
+def _html_document(title: str, body: str, meta: str = "") -> bytes:
     return (
         "<!DOCTYPE html>\n"
         "<html>\n"
         "  <head>\n"
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"{meta}"
         f"    <title>{title}</title>\n"
         "  </head>\n"
         "  <body>\n"
@@ -285,7 +479,8 @@ Record = TypeVar("Record")
 
 @dataclass(frozen=True)
 class Rendering(Generic[Record]):
-    """One form of a page, stored under a name in the page's directory."""
+    """One form of a page, stored under a name in the page's directory, or (a browse
+    page) where `located` puts it."""
 
     name: str  # "index.json", "index.html", or "" for the directory's own key
     content_type: str
@@ -293,9 +488,12 @@ class Rendering(Generic[Record]):
     # Stored only where the storage serves a directory's own key, as the S3 REST endpoint
     # does when pip asks for /simple/NAME/.
     directory_key: bool = False
+    # A page for people, not clients: verify reads it as a browser shows it.
+    browse: bool = False
+    located: Callable[[str], str] | None = None
 
     def key(self, directory: str) -> str:
-        return directory + self.name
+        return self.located(directory) if self.located else directory + self.name
 
 
 @dataclass(frozen=True)
@@ -328,10 +526,48 @@ def _html_copies(render: Callable[[Record], bytes]) -> tuple[Rendering[Record], 
     )
 
 
+def render_project_browse(page: ProjectPage) -> bytes:
+    # Imported here: rendering descriptions needs readme_renderer, which no page for pip
+    # and no `--help` needs.
+    from .browse.render import render_project_page
+
+    return render_project_page(page)
+
+
+def render_root_browse(catalog: Catalog) -> bytes:
+    from .browse.render import render_root_page
+
+    return render_root_page(catalog)
+
+
 PROJECT_PAGE: PageFormat[ProjectPage] = PageFormat(
     parse_project_json,
     Rendering("index.json", JSON_TYPE, render_project_json),
-    _html_copies(render_project_html),
+    (
+        *_html_copies(render_project_html),
+        Rendering(
+            "index.html",
+            HTML_TYPE,
+            render_project_browse,
+            browse=True,
+            located=lambda directory: layout.browse_project_key(
+                layout.project_of_directory(directory)
+            ),
+        ),
+    ),
+)
+CATALOG_PAGE: PageFormat[Catalog] = PageFormat(
+    parse_catalog,
+    Rendering("index.json", CATALOG_TYPE, render_catalog),
+    (
+        Rendering(
+            "index.html",
+            HTML_TYPE,
+            render_root_browse,
+            browse=True,
+            located=lambda _: layout.BROWSE_ROOT,
+        ),
+    ),
 )
 ROOT_PAGE: PageFormat[frozenset[NormalizedName]] = PageFormat(
     parse_root_json,

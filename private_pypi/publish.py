@@ -26,6 +26,7 @@ from .errors import FileConflict, InvalidDistribution, PreconditionFailed, Priva
 from .index import Index
 from .pages import FileEntry, ProjectPage
 from .releases import remove_objects
+from .status import refuse_closed_projects
 from .storage import Storage
 from .storage.base import SHA256_METADATA, Progress
 
@@ -154,6 +155,7 @@ class Publisher:
             projects[distribution.project].append(distribution)
         snapshots = {name: self.index.snapshot(name) for name in projects}
         pages = {name: snapshot.record for name, snapshot in snapshots.items()}
+        refuse_closed_projects(pages, distributions)
         conflicts = self._refuse_conflicts(pages, projects, skip_existing)
 
         result = PublishResult()
@@ -265,6 +267,7 @@ class Publisher:
             metadata_sha256=distribution.metadata_sha256,
             etag=etag,
             metadata_etag=metadata_etag,
+            details=distribution.details,
         )
         return entry, outcome
 

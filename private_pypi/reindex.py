@@ -2,8 +2,10 @@
 
 It lists the bucket once, in key order, so each project's objects arrive together and
 are handled while the listing goes on. The stored JSON page vouches for a file while the
-file's ETag is unchanged; any other file is downloaded and inspected again. Yank markers
-and first upload times are kept. Pages that would not change are not written.
+file's ETag is unchanged; any other file is downloaded and inspected again. Yank markers,
+first upload times and project statuses are kept. The browse pages are rebuilt with the
+rest: each project's with its pages, then the catalog and the browse root page from
+every project's record. Pages that would not change are not written.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from threading import BoundedSemaphore, Lock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
+from .browse.assets import ASSETS_ID
 from .distributions import Distribution, inspect, parse_filename
 from .errors import InvalidDistribution
 from .index import Index, stores
-from .pages import FileEntry, ProjectPage
+from .pages import Catalog, CatalogEntry, FileEntry, ProjectPage
 from .publish import store_metadata
 from .releases import remove_objects
 from .storage import ObjectInfo, Storage
@@ -43,6 +46,10 @@ class Reindexer:
     workers: int = 16
     report: ReindexReport = field(default_factory=ReindexReport)
     _lock: Lock = field(default_factory=Lock)
+    # Each project's record as this run left it: what the catalog is rebuilt from.
+    _records: dict[NormalizedName, ProjectPage] = field(
+        default_factory=dict[NormalizedName, ProjectPage]
+    )
 
     @property
     def storage(self) -> Storage:
@@ -51,6 +58,8 @@ class Reindexer:
     def run(self) -> ReindexReport:
         projects: set[NormalizedName] = set()
         root_objects: list[ObjectInfo] = []
+        # The browse pages, listed once: a page that is right already is not written again.
+        browse_pages = {info.key: info for info in self.storage.list(layout.BROWSE_PREFIX)}
         # Bound the work in flight, so memory stays flat however large the bucket is.
         slots = BoundedSemaphore(self.workers * 4)
         futures: list[Future[None]] = []
@@ -74,17 +83,24 @@ class Reindexer:
                     continue
                 projects.add(name)
                 slots.acquire()
-                future = pool.submit(self._project, name, objects)
+                browse_page = browse_pages.get(layout.browse_project_key(name))
+                future = pool.submit(self._project, name, objects, browse_page)
                 future.add_done_callback(lambda _: slots.release())
                 futures.append(future)
             for future in futures:
                 future.result()
             futures.clear()
         self._root(projects, root_objects)
+        browse_root = self.storage.head(layout.BROWSE_ROOT)
+        self._catalog(
+            {**browse_pages, **({layout.BROWSE_ROOT: browse_root} if browse_root else {})}
+        )
         self.report.projects = len(projects)
         return self.report
 
-    def _project(self, name: NormalizedName, objects: list[ObjectInfo]) -> None:
+    def _project(
+        self, name: NormalizedName, objects: list[ObjectInfo], browse_page: ObjectInfo | None
+    ) -> None:
         read = self.index.snapshot(name)
         cached = read.readable_record
         if cached is not None and self._published_since(name, cached, objects):
@@ -92,15 +108,17 @@ class Reindexer:
 
         def rebuild(current: ProjectPage | None) -> ProjectPage:
             # A publish got in since the page was read: list this project again.
-            return self._rebuild(name, self._listing(name), current)
+            return self.index.settle(self._rebuild(name, self._listing(name), current), current)
 
         update = self.index.replace(
             read,
-            self._rebuild(name, objects, cached),
-            listed={info.key: info for info in objects},
+            self.index.settle(self._rebuild(name, objects, cached), cached),
+            listed={info.key: info for info in [*objects, *filter(None, [browse_page])]},
             rebuild=rebuild,
         )
         self._wrote(update.written)
+        with self._lock:
+            self._records[name] = update.record
 
     def _listing(self, name: NormalizedName) -> list[ObjectInfo]:
         return list(self.storage.list(layout.project_dir(name)))
@@ -135,7 +153,10 @@ class Reindexer:
                 entries.append(entry)
         with self._lock:
             self.report.files += len(entries)
-        return ProjectPage(name, tuple(entries), deleted)
+        if cached is None:
+            return ProjectPage(name, tuple(entries), deleted)
+        # The status, the shown release's details and the serial are the record's own.
+        return replace(cached, files=tuple(entries), deleted=deleted)
 
     def _own_files(
         self, name: NormalizedName, objects: Iterable[ObjectInfo]
@@ -193,6 +214,7 @@ class Reindexer:
             yanked=yanked,
             etag=info.etag,
             metadata_etag=self._repair_metadata(name, filename, distribution, metadata),
+            details=distribution.details,
         )
 
     def _yank_reason(self, marker: ObjectInfo | None) -> str | None:
@@ -248,6 +270,34 @@ class Reindexer:
             rebuild(read.readable_record),
             listed={info.key: info for info in objects},
             rebuild=rebuild,
+        )
+        self._wrote(update.written)
+
+    def _catalog(self, listed: dict[str, ObjectInfo]) -> None:
+        """The catalog, and so the browse root page, from every project's record as
+        rebuilt; a line a publish wrote meanwhile (a higher serial), or of a project
+        published since the listing, is kept."""
+        read = self.index.catalog_snapshot()
+        rebuilt = {
+            name: CatalogEntry(page.line, page.serial) for name, page in self._records.items()
+        }
+
+        def rebuild(current: Catalog | None) -> Catalog:
+            entries = dict(rebuilt)
+            for name, entry in (current.projects if current else Catalog().projects).items():
+                if name not in entries or entry.serial > entries[name].serial:
+                    entries[name] = entry
+            return Catalog(entries, read.readable_record.assets if read.readable_record else "")
+
+        catalog = rebuild(read.readable_record)
+        if catalog.assets != ASSETS_ID:
+            self.index.store_assets()
+            catalog = replace(catalog, assets=ASSETS_ID)
+        update = self.index.replace(
+            read,
+            catalog,
+            listed=listed,
+            rebuild=lambda current: replace(rebuild(current), assets=ASSETS_ID),
         )
         self._wrote(update.written)
 

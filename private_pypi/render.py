@@ -41,9 +41,17 @@ if TYPE_CHECKING:
     from .commands.reindex import ReindexOutcome
     from .commands.releases import DeletePlan, ReleaseOutcome
     from .commands.repository import Invalidation
+    from .commands.status import StatusOutcome
     from .commands.verify import VerifyOutcome
 
-    Outcome = BuildOutcome | PublishOutcome | ReleaseOutcome | ReindexOutcome | VerifyOutcome
+    Outcome = (
+        BuildOutcome
+        | PublishOutcome
+        | ReleaseOutcome
+        | ReindexOutcome
+        | StatusOutcome
+        | VerifyOutcome
+    )
 
 # Verify shows the first problems; --json has every one.
 SHOWN_PROBLEMS = 20
@@ -236,10 +244,13 @@ def text_lines(outcome: Outcome, program: Program) -> list[str]:
     from .commands.publish import PublishOutcome
     from .commands.reindex import ReindexOutcome
     from .commands.releases import ReleaseOutcome
+    from .commands.status import StatusOutcome
 
     match outcome:
         case PublishOutcome():
             return _publish_lines(outcome)
+        case StatusOutcome():
+            return _status_lines(outcome)
         case BuildOutcome():
             return [] if outcome.built else ["nothing built"]
         case ReleaseOutcome():
@@ -294,6 +305,16 @@ def _release_lines(outcome: ReleaseOutcome) -> list[str]:
     return lines + _cdn_lines(outcome.invalidation)
 
 
+def _status_lines(outcome: StatusOutcome) -> list[str]:
+    where = outcome.repository
+    if not outcome.pages:
+        return [f"nothing to do: {outcome.project} is {outcome.after} in {where}, for that reason"]
+    return [
+        f"{outcome.project} is {outcome.after} in {where} (was {outcome.before})",
+        *_cdn_lines(outcome.invalidation),
+    ]
+
+
 def _verify_lines(outcome: VerifyOutcome, program: Program) -> list[str]:
     report = outcome.report
     lines = [render(report.summary(), program)]
@@ -324,8 +345,21 @@ def document(outcome: Outcome, program: Program) -> dict[str, Any]:
     from .commands.publish import PublishOutcome
     from .commands.reindex import ReindexOutcome
     from .commands.releases import ReleaseOutcome
+    from .commands.status import StatusOutcome
 
     match outcome:
+        case StatusOutcome():
+            return {
+                "command": "status",
+                "repository": outcome.repository,
+                "index_url": outcome.index_url,
+                "project": outcome.project,
+                "before": outcome.before,
+                "status": outcome.after,
+                "reason": outcome.reason,
+                "pages_written": list(outcome.pages),
+                **_cdn(outcome.invalidation),
+            }
         case PublishOutcome():
             return {
                 "command": "publish",

@@ -297,6 +297,37 @@ def delete(
 
 
 @task(
+    positional=["name", "status"],
+    help={
+        "name": "NAME, the first argument: the project",
+        "status": "STATUS, the second argument: active, archived, quarantined or deprecated "
+        "(PEP 792)",
+        "reason": "why, shown on the project's pages (one line)",
+        "repository": REPOSITORY_HELP,
+        **OUTPUT_HELP,
+    },
+)
+@reports_errors
+def status(
+    c: Context,
+    name: str,
+    status: str,
+    reason: str = "",
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
+) -> None:
+    """`status NAME STATUS [--reason TEXT]`: mark a project active, archived (no new
+    uploads), quarantined (no uploads, no files offered) or deprecated (PEP 792)."""
+    from .commands.status import StatusSettings
+    from .commands.status import status as run
+
+    console = _console(verbose, quiet, json)
+    console.result(run(StatusSettings(name, status, reason, repository), _here(), console))
+
+
+@task(
     help={
         "repository": "the index URL to read as pip does "
         f"({s3_index_url('BUCKET', 'REGION')}, {cdn_index_url('CDN')}, "

@@ -578,3 +578,66 @@ def _dot_segment_pkg_info_twin(directory: Path, name: str) -> Path:
 
 
 CASE_IDS = [case_id for case_id, _, _ in _CASES]
+
+
+# --- hostile descriptions: valid distributions whose long description tries to run -----
+#
+# Each is accepted (a description is only shown), and its browse page must render it with
+# nothing executable: every attempt sets window.pwned, which the browser test reads.
+
+
+@dataclass(frozen=True)
+class HostileDescription:
+    id: str
+    content_type: str  # the Description-Content-Type, "" for none (PyPI reads reST)
+    description: str
+
+    @property
+    def project(self) -> str:
+        return f"described-{self.id.replace('_', '-')}"
+
+    def wheel(self, directory: Path, version: str = "0.1") -> Path:
+        """A wheel whose METADATA carries the description as its body."""
+        module = self.project.replace("-", "_")
+        fields = ["Summary: a description that tries to run <script>window.pwned=9</script>"]
+        if self.content_type:
+            fields.append(f"Description-Content-Type: {self.content_type}")
+        metadata = core_metadata(self.project, version, *fields) + b"\n" + self.description.encode()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{module}-{version}-py3-none-any.whl"
+        return write_zip(path, wheel_members(module, version, metadata))
+
+
+HOSTILE_DESCRIPTIONS = [
+    HostileDescription(
+        "markdown_raw_html",
+        "text/markdown",
+        "# Hostile\n\n<script>window.pwned = 1</script>\n\n"
+        '<img src="x" onerror="window.pwned = 2">\n\n'
+        '<a href="javascript:window.pwned = 3" id="js-link">click me</a>\n\n'
+        "[a markdown link](javascript:window.pwned=4)\n\n"
+        '<iframe src="javascript:window.parent.pwned = 5"></iframe>\n\n'
+        '<div onmouseover="window.pwned = 6" style="position:fixed;inset:0">cover</div>\n\n'
+        "<svg><script>window.pwned = 7</script></svg>\n\n"
+        '<form action="javascript:window.pwned = 8"><button id="submit">go</button></form>\n',
+    ),
+    HostileDescription(
+        "rst_raw_html",
+        "text/x-rst",
+        "Hostile\n=======\n\n"
+        ".. raw:: html\n\n   <script>window.pwned = 11</script>\n   "
+        '<img src="x" onerror="window.pwned = 12">\n\n'
+        "`click <javascript:window.pwned=13>`_\n\n"
+        ".. image:: javascript:window.pwned=14\n",
+    ),
+    HostileDescription(
+        "plain_text_markup",
+        "text/plain",
+        '<script>window.pwned = 21</script>\n<img src="x" onerror="window.pwned = 22">\n',
+    ),
+    HostileDescription(
+        "no_content_type",
+        "",
+        "<script>window.pwned = 31</script>\n\n`x <javascript:window.pwned=32>`__\n",
+    ),
+]

@@ -89,10 +89,18 @@ def invalidated_paths(moto_endpoint: str, distribution_id: str) -> list[list[str
 
 
 def project_pages(project: str) -> list[str]:
-    return [f"/simple/{project}/index.json", f"/simple/{project}/index.html", f"/simple/{project}/"]
+    return [
+        f"/simple/{project}/index.json",
+        f"/simple/{project}/index.html",
+        f"/simple/{project}/",
+        f"/project/{project}/index.html",
+    ]
 
 
 ROOT_PAGES = ["/simple/index.json", "/simple/index.html", "/simple/"]
+# The catalog and the browse root page, served at / too: written when a project's line
+# (its shown release, summary or status) changes.
+BROWSE_ROOT_PAGES = ["/project/index.json", "/index.html", "/"]
 
 
 @pytest.fixture
@@ -110,11 +118,13 @@ def test_a_first_publish_invalidates_the_root_and_project_pages_and_no_files(
     published = invoke("publish", "--dist", str(acme), env=cdn_env)
     assert published.returncode == 0, published.stderr
 
-    assert invalidated_paths(moto_endpoint, distribution_id) == [ROOT_PAGES + project_pages("acme")]
-    assert f"cdn: invalidated 6 page path(s) on {distribution_id}" in published.stdout.splitlines()
+    assert invalidated_paths(moto_endpoint, distribution_id) == [
+        ROOT_PAGES + project_pages("acme") + BROWSE_ROOT_PAGES
+    ]
+    assert f"cdn: invalidated 10 page path(s) on {distribution_id}" in published.stdout.splitlines()
 
 
-def test_a_new_version_invalidates_only_its_projects_pages(
+def test_a_new_version_invalidates_only_its_projects_pages_and_its_line(
     run: Callable[..., None], moto_endpoint: str, distribution_id: str, acme: Path, tmp_path: Path
 ) -> None:
     run("publish", dist=str(acme))
@@ -123,7 +133,9 @@ def test_a_new_version_invalidates_only_its_projects_pages(
 
     run("publish", dist=str(newer))
 
-    assert invalidated_paths(moto_endpoint, distribution_id)[1:] == [project_pages("acme")]
+    assert invalidated_paths(moto_endpoint, distribution_id)[1:] == [
+        project_pages("acme") + BROWSE_ROOT_PAGES
+    ]
 
 
 def test_yank_unyank_and_delete_each_invalidate_the_projects_pages(
@@ -134,7 +146,12 @@ def test_yank_unyank_and_delete_each_invalidate_the_projects_pages(
     run("unyank", "acme", "1.0")
     run("delete", "acme", "1.0", yes=True)
 
-    assert invalidated_paths(moto_endpoint, distribution_id)[1:] == [project_pages("acme")] * 3
+    # A yank of the only release leaves it the shown one; its delete leaves none to show.
+    assert invalidated_paths(moto_endpoint, distribution_id)[1:] == [
+        project_pages("acme"),
+        project_pages("acme"),
+        project_pages("acme") + BROWSE_ROOT_PAGES,
+    ]
     batches = invalidations(moto_endpoint, distribution_id)
     assert len({batch["CallerReference"] for batch in batches}) == 4
 
@@ -218,13 +235,16 @@ def test_paths_are_the_page_keys_with_a_slash_each_once_in_order() -> None:
         "simple/acme/index.html",
         "simple/acme/",
         "simple/acme/index.json",
+        "project/acme/index.html",
     ]
     assert invalidation_paths(keys) == project_pages("acme")
+    assert invalidation_paths(["index.html"]) == ["/index.html", "/"]
 
 
 def test_more_pages_than_one_batch_may_hold_become_one_wildcard() -> None:
     keys = [f"simple/p{n}/index.json" for n in range(MAX_PATHS + 1)]
-    assert invalidation_paths(keys) == [EVERY_PAGE]
+    assert invalidation_paths(keys) == ["/simple/*", "/project/*", "/index.html", "/"]
+    assert invalidation_paths(keys) == list(EVERY_PAGE)
     assert len(invalidation_paths(keys[:MAX_PATHS])) == MAX_PATHS
 
 

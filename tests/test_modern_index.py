@@ -81,7 +81,7 @@ def test_a_third_party_parser_finds_every_page_valid_and_consistent(
 
     for project in root_html.projects:
         from_html, from_json = client_pages(storage, project)
-        assert from_html.repository_version == "1.1"
+        assert from_html.repository_version == "1.4"
         html_packages = {p.filename: p for p in from_html.packages}
         for package in from_json.packages:
             twin = html_packages.pop(package.filename)

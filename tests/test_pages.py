@@ -78,7 +78,7 @@ def test_project_page_links_every_file_with_hash_requires_python_and_metadata() 
     )
     links = parse(render_project_html(page))
 
-    assert links.meta["pypi:repository-version"] == "1.1"
+    assert links.meta["pypi:repository-version"] == "1.4"
     assert [a["href"] for a in links.anchors] == [
         f"acme_greeting-0.9-py3-none-any.whl#sha256={'ab' * 32}",
         f"acme_greeting-1.0.0-py3-none-any.whl#sha256={'cd' * 32}",
@@ -116,7 +116,7 @@ def test_json_page_says_what_pep_691_and_700_ask_and_agrees_with_html() -> None:
     )
     document = json.loads(render_project_json(page))
 
-    assert document["meta"]["api-version"] == "1.1"
+    assert document["meta"]["api-version"] == "1.4"
     assert document["name"] == "acme-greeting"
     assert document["versions"] == ["1.0.0", "1.10"]
     by_name = {file["filename"]: file for file in document["files"]}
@@ -152,4 +152,4 @@ def test_root_page_lists_projects_in_both_formats() -> None:
     assert [a["href"] for a in links.anchors] == ["acme-greeting/", "acme-hello/"]
     assert parse_root_json(render_root_json(names)) == names
     document = json.loads(render_root_json(names))
-    assert document["meta"]["api-version"] == "1.1"
+    assert document["meta"]["api-version"] == "1.4"

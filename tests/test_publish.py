@@ -192,9 +192,11 @@ def test_one_release_costs_the_same_requests_however_big_the_repository(
     publish(index, wheel(tmp_path, "acme", "1.1"), sdist(tmp_path, "acme", "1.1"))
 
     assert "ListObjectsV2" not in operations
-    # Read the record; two files and a metadata file; a look at each HTML twin, so that
-    # no newer HTML is overwritten; the record and its two HTML twins.
-    assert operations == Counter(PutObject=6, GetObject=1, HeadObject=2), operations
+    # Read the record; two files and a metadata file; a look at each HTML twin and the
+    # browse page, so that no newer one is overwritten; the record, its two HTML twins and
+    # its browse page. The new release is the project's line on the browse root: read the
+    # catalog, look at the root page, write both.
+    assert operations == Counter(PutObject=9, GetObject=2, HeadObject=4), operations
 
 
 def test_a_large_file_goes_up_in_parts_and_is_still_never_replaced(

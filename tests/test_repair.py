@@ -107,7 +107,12 @@ def test_reindex_trusts_an_etag_only_where_it_is_the_contents(
     if isinstance(storage, S3Storage):
         assert html == []
     else:
-        assert sorted(html) == ["simple/acme/index.html", "simple/index.html"]
+        assert sorted(html) == [
+            "index.html",
+            "project/acme/index.html",
+            "simple/acme/index.html",
+            "simple/index.html",
+        ]
 
 
 def test_a_local_reindex_replaces_a_wrong_metadata_file_and_keeps_a_right_one(

@@ -209,6 +209,8 @@ def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
         BadInput(("yank", "acme", "not-a-version", "-r", repository), "Invalid version"),
         BadInput(("unyank", "acme", "9.9", "-r", repository), "versions there: 1.0"),
         BadInput(("delete", "acme", "1.0", "-r", repository), "pass --yes"),
+        BadInput(("status", "acme", "retired", "-r", repository), "is not a project status"),
+        BadInput(("status", "nothing", "archived", "-r", repository), "no project nothing"),
         BadInput(("env", "--stack", "production"), "pulumi", no_pulumi),
         BadInput(("rotate-keys", "--stack", "production"), "pulumi", no_pulumi),
         # What invoke's own parser refuses, it reports in one line of its own.

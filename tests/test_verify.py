@@ -18,7 +18,7 @@ from typing import Any, cast
 import pytest
 from invoke.context import Context
 from invoke.exceptions import Exit
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 import tasks
 from private_pypi import layout
@@ -119,6 +119,11 @@ def overwrite(storage: Storage, key: str, body: bytes) -> None:
         (storage.root / key).write_bytes(body)
 
 
+def browse_url(storage: Storage, project: NormalizedName) -> str:
+    """Where a browser reads the project's browse page, beside simple/."""
+    return storage.index_url.removesuffix("simple/") + layout.browse_project_key(project)
+
+
 def overwrite_html(storage: Storage, json_key: str, body: bytes) -> None:
     directory = json_key.removesuffix(PROJECT_PAGE.record.name)
     for key in PROJECT_PAGE.copy_keys(directory, directory_keys=storage.directory_keys):
@@ -144,7 +149,11 @@ def garbage_in_project_json(index: Index, _: Path) -> Found:
 
 def garbage_in_project_html(index: Index, _: Path) -> Found:
     overwrite_html(index.storage, layout.project_json(HELLO), b"<html><body>oops")
-    return {(ProblemKind.PAGE_INVALID, url(index.storage, layout.project_dir(HELLO)))}
+    return {
+        (ProblemKind.PAGE_INVALID, url(index.storage, layout.project_dir(HELLO))),
+        # The browse page, overwritten too, shows neither the status nor the files.
+        (ProblemKind.PAGES_DISAGREE, browse_url(index.storage, HELLO)),
+    }
 
 
 def garbage_in_root_json(index: Index, _: Path) -> Found:
@@ -162,7 +171,11 @@ def project_pages_deleted(index: Index, _: Path) -> Found:
     json_key = layout.project_json(HELLO)
     for rendering in PROJECT_PAGE.renderings_on(directory_keys=storage.directory_keys):
         storage.delete(rendering.key(layout.project_dir(HELLO)))
-    missing = [url(storage, json_key), *html_urls(storage, layout.project_dir(HELLO))]
+    missing = [
+        url(storage, json_key),
+        *html_urls(storage, layout.project_dir(HELLO)),
+        browse_url(storage, HELLO),
+    ]
     return {(ProblemKind.PAGE_MISSING, where) for where in missing}
 
 
@@ -197,7 +210,10 @@ def older_project_html(index: Index, _: Path) -> Found:
     assert page is not None
     older = ProjectPage(GREETING, tuple(e for e in page.files if e.filename != GREETING_WHEEL))
     overwrite_html(index.storage, layout.project_json(GREETING), render_project_html(older))
-    return {(ProblemKind.PAGES_DISAGREE, url(index.storage, layout.project_dir(GREETING)))}
+    return {
+        (ProblemKind.PAGES_DISAGREE, url(index.storage, layout.project_dir(GREETING))),
+        (ProblemKind.PAGES_DISAGREE, browse_url(index.storage, GREETING)),
+    }
 
 
 def older_root_html(index: Index, _: Path) -> Found:
@@ -379,7 +395,8 @@ def test_a_second_reindex_writes_nothing(s3_storage: S3Storage, tmp_path: Path) 
     s3_storage.observe_requests(lambda operation: puts.append(operation))
 
     Reindexer(Index(s3_storage)).run()
-    assert puts.count("PutObject") == len(html_urls(s3_storage, layout.project_dir(HELLO)))
+    directory = layout.project_dir(HELLO)
+    assert puts.count("PutObject") == len(PROJECT_PAGE.copy_keys(directory, directory_keys=True))
 
     puts.clear()
     report = Reindexer(Index(s3_storage)).run()
@@ -597,8 +614,9 @@ def test_verify_over_http_reads_every_page_and_file_over_a_few_connections(
 
     assert report.ok, report.problems
     assert report.files == 20
-    # Three root pages, three pages per project, 20 files, 10 .metadata files.
-    assert served.requests == 3 + 3 * 10 + 20 + 10
+    # Three root pages, three pages per project, 20 files, 10 .metadata files; the browse
+    # pages: one per project, the root one, their stylesheet and script.
+    assert served.requests == 3 + 3 * 10 + 20 + 10 + 10 + 1 + 2
     assert served.connections <= 4  # one per thread at most, kept open for the whole run
 
 

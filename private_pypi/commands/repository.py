@@ -2,7 +2,8 @@
 
 Only a real publish creates a repository. Every other command, and a dry run, refuses a
 local path that is not one, so that a typo is never reindexed, verified as empty or
-written into: a repository's root holds `simple/` and this tool's lock, nothing else.
+written into: a repository's root holds `simple/`, the browse pages (`index.html`,
+`project/`, `static/`) and this tool's lock, nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..configuration import find_table, repository_to_use
-from ..contract import DISTRIBUTION_ID_VARIABLE, INDEX_PREFIX
+from ..contract import (
+    BROWSE_PREFIX,
+    BROWSE_ROOT,
+    DISTRIBUTION_ID_VARIABLE,
+    INDEX_PREFIX,
+    STATIC_PREFIX,
+)
 from ..errors import ConfigurationError
 from ..index import Index
 from ..storage import LocalStorage, ObjectInfo, Storage, StoredObject, open_storage
@@ -93,10 +100,11 @@ def _not_a_repository(root: Path) -> str | None:
     index = root / INDEX_PREFIX.rstrip("/")
     if not index.is_dir():
         return f"it has no {INDEX_PREFIX} directory"
+    ours = {LOCK_FILE, BROWSE_ROOT, BROWSE_PREFIX.rstrip("/"), STATIC_PREFIX.rstrip("/")}
     others = sorted(
         entry.name
         for entry in root.iterdir()
-        if entry != index and entry.name != LOCK_FILE and not entry.name.startswith(".private-pypi")
+        if entry != index and entry.name not in ours and not entry.name.startswith(".private-pypi")
     )
     if others:
         shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")

@@ -25,9 +25,24 @@ from ..distributions import MAX_METADATA_BYTES
 from ..pages import PROJECT_PAGE, ROOT_PAGE, PageFormat, ProjectPage, Rendering
 from ..storage import Storage, open_storage, repository_url
 from .archives import FileRead, read_distribution
+from .browse import (
+    BrowsePage,
+    browse_root,
+    check_project_page,
+    check_root_page,
+    project_browse_url,
+    read_browse_page,
+)
 from .client import IndexClient, Limits, Missing, ReaderCredentials, Retry, TooLarge, Unreachable
 from .listing import PageRecord, compare_listing, list_projects
-from .parsers import READINGS, Claims, ClientReading, FileClaim, UnreadablePage
+from .parsers import (
+    READINGS,
+    Claims,
+    ClientReading,
+    FileClaim,
+    ProjectReading,
+    UnreadablePage,
+)
 from .report import (
     FIX_A_FILE,
     Problem,
@@ -69,6 +84,8 @@ class _ProjectView:
     # can be read.
     record: PageRecord | None
     links: list[FileClaim]
+    # The record's reading in full: what the browse pages are held to.
+    reading: ProjectReading | None = None
 
 
 @dataclass
@@ -132,12 +149,60 @@ class _Check:
             report.bytes += size
         report.projects = len(views)
         records = {name: view.result().record for name, view in views.items()}
+        root = browse_root(self.client.index_url)
+        if root is not None and views:
+            readings = {name: view.result().reading for name, view in views.items()}
+            report.problems.extend(self._browse(root, readings))
         if self.storage is not None:
-            report.problems.extend(compare_listing(self.storage, stored, listed, records))
+            quarantined = frozenset(
+                name
+                for name, view in views.items()
+                if (reading := view.result().reading) and reading.status == "quarantined"
+            )
+            report.problems.extend(
+                compare_listing(self.storage, stored, listed, records, quarantined)
+            )
         root_urls = {url for url, _ in self._urls(self.formats.root, self.client.index_url)}
         explain_missing_root(report, root_urls, len(stored) if self.storage else None)
         report.problems.sort(key=lambda problem: (problem.where, problem.kind, problem.detail))
         return report
+
+    def _browse(
+        self, root: str, readings: Mapping[NormalizedName, ProjectReading | None]
+    ) -> list[Problem]:
+        """The browse pages: each project's, the root one, and what they load."""
+        problems: list[Problem] = []
+        pages: dict[NormalizedName, Future[tuple[list[Problem], BrowsePage | None]]] = {
+            name: self.pool.submit(self._browse_page, project_browse_url(root, name))
+            for name in readings
+        }
+        assets: set[str] = set()
+        written: set[NormalizedName] = set()
+        for name, future in pages.items():
+            found, page = future.result()
+            problems.extend(found)
+            if page is None:
+                continue
+            written.add(name)
+            url = project_browse_url(root, name)
+            reading = readings[name]
+            if reading is not None:
+                problems.extend(check_project_page(url, page, reading))
+            assets.update(urljoin(url, href) for href in page.assets)
+        url = root + layout.BROWSE_ROOT
+        found, page = self._browse_page(url)
+        problems.extend(found)
+        if page is not None:
+            problems.extend(check_root_page(url, page, readings, written))
+            assets.update(urljoin(url, href) for href in page.assets)
+        for asset in sorted(assets):
+            self._read(asset, "*/*", problems)
+        return problems
+
+    def _browse_page(self, url: str) -> tuple[list[Problem], BrowsePage | None]:
+        problems: list[Problem] = []
+        body = self._read(url, "text/html", problems)
+        return problems, None if body is None else read_browse_page(url, body, problems)
 
     def _root(self, problems: list[Problem]) -> frozenset[NormalizedName]:
         """The projects the root pages list, in any of their renderings."""
@@ -161,7 +226,7 @@ class _Check:
         directory = urljoin(self.client.index_url, f"{name}/")
         problems: list[Problem] = []
 
-        def read(reading: ClientReading, body: bytes) -> Claims:
+        def read(reading: ClientReading, body: bytes) -> ProjectReading:
             return reading.project(name, directory, body)
 
         pages = self._pages(self.formats.project, directory, read, problems)
@@ -169,19 +234,21 @@ class _Check:
             problems.extend(disagreements(directory, pages[0], other))
         links: Claims = {}
         for page in reversed(pages):  # the record last: its claims carry sizes
-            links.update(page.content)
+            links.update(page.content.files)
         return _ProjectView(
             problems,
-            {f: claim.yanked for f, claim in pages[0].content.items()} if pages else None,
+            {f: claim.yanked for f, claim in pages[0].content.files.items()} if pages else None,
             list(links.values()),
+            pages[0].content if pages else None,
         )
 
     def _urls(
         self, page: PageFormat[Record], directory: str
     ) -> list[tuple[str, Rendering[Record]]]:
-        """Where a client reads each rendering of the page in `directory`."""
+        """Where a client reads each rendering of the page in `directory`; the browse pages
+        are read as a browser reads them (`_browse`)."""
         renderings = page.renderings_on(directory_keys=self.client.serves_directory_keys)
-        return [(self.client.url_of(directory, r.name), r) for r in renderings]
+        return [(self.client.url_of(directory, r.name), r) for r in renderings if not r.browse]
 
     def _pages(
         self,
@@ -300,12 +367,19 @@ def _copies(
 
 
 def disagreements(
-    where: str, record: ParsedPage[Claims], other: ParsedPage[Claims]
+    where: str, record: ParsedPage[ProjectReading], other: ParsedPage[ProjectReading]
 ) -> list[Problem]:
     """Where another rendering of a project's page says something other than its record."""
     problems: list[Problem] = []
-    for filename in sorted(record.content.keys() | other.content.keys()):
-        on_record, on_other = record.content.get(filename), other.content.get(filename)
+    for what in ("status", "status_reason"):
+        said, says = getattr(record.content, what), getattr(other.content, what)
+        if said != says:
+            named = what.replace("_", " ")
+            detail = f"project {named} {said!r} ({record.label}) != {says!r} ({other.label})"
+            problems.append(Problem(ProblemKind.PAGES_DISAGREE, where, detail))
+    files, other_files = record.content.files, other.content.files
+    for filename in sorted(files.keys() | other_files.keys()):
+        on_record, on_other = files.get(filename), other_files.get(filename)
         if on_record is None or on_other is None:
             present, absent = (other, record) if on_record is None else (record, other)
             detail = f"{filename} is on the {present.label} page but not the {absent.label} page"

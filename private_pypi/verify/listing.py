@@ -47,8 +47,10 @@ def compare_listing(
     stored: Mapping[str, StoredProject],
     listed: frozenset[NormalizedName],
     records: Mapping[NormalizedName, PageRecord | None],
+    quarantined: frozenset[NormalizedName] = frozenset(),
 ) -> list[Problem]:
-    """What the listing holds that the pages do not show."""
+    """What the listing holds that the pages do not show: a quarantined project's pages
+    show none of its stored files, by design (PEP 792)."""
     problems: list[Problem] = []
 
     def problem(kind: ProblemKind, key: str, detail: str) -> None:
@@ -85,8 +87,8 @@ def compare_listing(
                 "stored, but the root page does not list it",
             )
         record = records.get(name)
-        if record is None:
-            continue  # its page is unreadable: reported already
+        if record is None or name in quarantined:
+            continue  # its page is unreadable (reported already), or offers no file
         for filename in sorted(project.files - record.keys()):
             problem(
                 ProblemKind.FILE_NOT_INDEXED,

@@ -62,7 +62,18 @@ class FileClaim:
 Claims = dict[str, FileClaim]
 
 
-def project_claims_from_json(name: NormalizedName, directory: str, body: bytes) -> Claims:
+@dataclass(frozen=True)
+class ProjectReading:
+    """What one page says about a project: its files, and its status (PEP 792), as
+    pypi-simple reads them."""
+
+    files: Claims
+    # The status marker; "active" where the page gives none, as the spec says.
+    status: str = "active"
+    status_reason: str | None = None
+
+
+def project_claims_from_json(name: NormalizedName, directory: str, body: bytes) -> ProjectReading:
     try:
         page = ProjectPage.from_json_data(_json(body), base_url=directory)
     except (ValueError, UnsupportedRepoVersionError) as error:
@@ -72,10 +83,10 @@ def project_claims_from_json(name: NormalizedName, directory: str, body: bytes) 
     for package in page.packages:
         if package.size is None:
             raise UnreadablePage(f"{package.filename} has no size (api-version 1.1 gives one)")
-    return _claims(directory, page.packages)
+    return _reading(directory, page)
 
 
-def project_claims_from_html(name: NormalizedName, directory: str, body: bytes) -> Claims:
+def project_claims_from_html(name: NormalizedName, directory: str, body: bytes) -> ProjectReading:
     _check_html(body)
     try:
         page = ProjectPage.from_html(name, body, base_url=directory, from_encoding="utf-8")
@@ -83,7 +94,15 @@ def project_claims_from_html(name: NormalizedName, directory: str, body: bytes) 
         raise UnreadablePage(f"not a PEP 503 project page: {_shorten(str(error))}") from None
     if page.repository_version is None:
         raise UnreadablePage("no pypi:repository-version meta tag: not a simple index page")
-    return _claims(directory, page.packages)
+    return _reading(directory, page)
+
+
+def _reading(directory: str, page: ProjectPage) -> ProjectReading:
+    status = "active" if page.status is None else page.status.value
+    claims = _claims(directory, page.packages)
+    if claims and status == "quarantined":
+        raise UnreadablePage("the project is quarantined, but its page offers files (PEP 792)")
+    return ProjectReading(claims, status, page.status_reason)
 
 
 def root_projects_from_json(body: bytes) -> frozenset[NormalizedName]:
@@ -111,7 +130,7 @@ class ClientReading:
 
     label: str  # how problems name a page of this type: "the JSON page"
     accept: str
-    project: Callable[[NormalizedName, str, bytes], Claims]
+    project: Callable[[NormalizedName, str, bytes], ProjectReading]
     root: Callable[[bytes], frozenset[NormalizedName]]
 
 

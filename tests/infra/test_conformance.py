@@ -247,6 +247,18 @@ def test_anyone_reads_the_index_and_nothing_else(anonymous: Deployment):
     assert anonymous.anonymous_get("notes/private.txt") == 403
 
 
+def test_anyone_reads_the_browse_pages_the_deployer_wrote(anonymous: Deployment):
+    keys = {
+        o["Key"] for o in anonymous.admin_s3().list_objects_v2(Bucket=anonymous.bucket)["Contents"]
+    }
+    assets = sorted(key for key in keys if key.startswith("static/"))
+
+    assert {"index.html", "project/index.json", "project/hello-acme/index.html"} <= keys
+    assert sorted(asset.rsplit(".", 1)[1] for asset in assets) == ["css", "js"]
+    for key in ("index.html", "project/hello-acme/index.html", *assets):
+        assert anonymous.anonymous_get(key) == 200, key
+
+
 def test_anyone_pip_installs_from_the_index(anonymous: Deployment, tmp_path: Path):
     target = tmp_path / "site"
     index_url = f"{anonymous.moto.endpoint}/{anonymous.bucket}/simple/"

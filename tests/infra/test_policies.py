@@ -49,13 +49,21 @@ def test_both_modes_refuse_requests_without_tls(mode):
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+PUBLISHED = [
+    f"{BUCKET_ARN}/simple/*",
+    f"{BUCKET_ARN}/index.html",
+    f"{BUCKET_ARN}/project/*",
+    f"{BUCKET_ARN}/static/*",
+]
+
+
 @pytest.mark.parametrize("mode", BUCKET_POLICIES)
-def test_readers_may_get_only_index_keys(mode):
+def test_readers_may_get_only_the_index_and_the_browse_pages(mode):
     read = statements(BUCKET_POLICIES[mode])["ReadIndex"]
 
     assert read["Effect"] == "Allow"
     assert actions(read) == {"s3:GetObject"}
-    assert read["Resource"] == f"{BUCKET_ARN}/simple/*"
+    assert read["Resource"] == PUBLISHED
 
 
 @pytest.mark.parametrize("mode", BUCKET_POLICIES)
@@ -88,7 +96,7 @@ def test_cdn_reader_is_only_this_distribution():
         assert statement["Condition"]["StringEquals"] == {"AWS:SourceArn": DISTRIBUTION_ARN}
 
 
-def test_deployer_publishes_under_simple_only():
+def test_deployer_publishes_the_index_and_the_browse_pages_only():
     document = statements(deployer_policy(BUCKET_ARN, None))
 
     assert set(document) == {"ListPackages", "PublishPackages", "DeleteReleases"}
@@ -100,7 +108,7 @@ def test_deployer_publishes_under_simple_only():
         "s3:PutObject",
         "s3:AbortMultipartUpload",
     }
-    assert document["PublishPackages"]["Resource"] == f"{BUCKET_ARN}/simple/*"
+    assert document["PublishPackages"]["Resource"] == PUBLISHED
     assert all(s["Effect"] == "Allow" and "Principal" not in s for s in document.values())
 
 
@@ -121,7 +129,10 @@ def test_both_modes_refuse_overwriting_a_published_file(mode):
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert deny["Action"] == "s3:PutObject"
     assert sorted(deny["Resource"]) == sorted(
-        f"{BUCKET_ARN}/*{suffix}" for suffix in (".whl", ".tar.gz", ".zip", ".metadata")
+        [
+            *(f"{BUCKET_ARN}/*{suffix}" for suffix in (".whl", ".tar.gz", ".zip", ".metadata")),
+            f"{BUCKET_ARN}/static/*",
+        ]
     )
     # AWS's "Enforce conditional writes" example: multipart steps are exempt.
     assert deny["Condition"] == {
@@ -160,6 +171,16 @@ def request(method: str, key: str, query: str = "", **headers: str) -> S3Request
         ("put-wheel", "PUT", WHEEL, "", {}, ["DenyOverwritingFiles"]),
         ("put-wheel-if-none-match", "PUT", WHEEL, "", {"if_none_match": "*"}, []),
         ("put-page", "PUT", "simple/acme/index.html", "", {}, []),
+        ("put-browse-page", "PUT", "project/acme/index.html", "", {}, []),
+        ("put-stylesheet", "PUT", "static/browse.0123.css", "", {}, ["DenyOverwritingFiles"]),
+        (
+            "put-stylesheet-if-none-match",
+            "PUT",
+            "static/browse.0123.css",
+            "",
+            {"if_none_match": "*"},
+            [],
+        ),
         ("create-multipart", "POST", WHEEL, "uploads=", {}, []),
         ("upload-part", "PUT", WHEEL, "partNumber=1&uploadId=u", {}, []),
         ("complete", "POST", WHEEL, "uploadId=u", {}, ["DenyOverwritingFiles"]),

@@ -165,7 +165,8 @@ def test_cloudfront_serves_keys_as_paths_through_the_simple_index_function(run_p
     distribution = run.one("aws:cloudfront/distribution:Distribution").inputs
     assert distribution["isIpv6Enabled"] is True
     assert distribution["priceClass"] == "PriceClass_100"
-    assert "defaultRootObject" not in distribution
+    # `/` is the browse root page; everything under /simple/ is the function's.
+    assert distribution["defaultRootObject"] == "index.html"
 
 
 def test_github_repository_gets_the_secrets_through_an_owner_scoped_provider(run_program):
@@ -294,6 +295,21 @@ def test_index_responses_vary_by_accept_through_a_response_headers_policy(run_pr
     }
     behaviour = run.one("aws:cloudfront/distribution:Distribution").inputs["defaultCacheBehavior"]
     assert behaviour["responseHeadersPolicyId"] == "cdn-vary-id"  # the mocked id
+
+
+def test_the_browse_root_is_the_default_root_object_and_its_policy_a_header(run_program):
+    run = run_program({**S3_ONLY, "cdn": "true"})
+
+    distribution = run.one("aws:cloudfront/distribution:Distribution").inputs
+    assert distribution["defaultRootObject"] == "index.html"
+    security = run.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs[
+        "securityHeadersConfig"
+    ]
+    policy = security["contentSecurityPolicy"]["contentSecurityPolicy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert security["contentTypeOptions"] == {"override": True}
+    assert security["frameOptions"] == {"frameOption": "DENY", "override": True}
 
 
 def longest_domain() -> str:
