@@ -276,7 +276,8 @@ class Reindexer:
     def _catalog(self, listed: dict[str, ObjectInfo]) -> None:
         """The catalog, and so the browse root page, from every project's record as
         rebuilt; a line a publish wrote meanwhile (a higher serial), or of a project
-        published since the listing, is kept."""
+        published since the listing, is kept, and so is a line that says what the rebuilt
+        one says: writers leave a line's serial behind when its words don't change."""
         read = self.index.catalog_snapshot()
         rebuilt = {
             name: CatalogEntry(page.line, page.serial) for name, page in self._records.items()
@@ -285,7 +286,8 @@ class Reindexer:
         def rebuild(current: Catalog | None) -> Catalog:
             entries = dict(rebuilt)
             for name, entry in (current.projects if current else Catalog().projects).items():
-                if name not in entries or entry.serial > entries[name].serial:
+                mine = entries.get(name)
+                if mine is None or entry.serial > mine.serial or entry.line == mine.line:
                     entries[name] = entry
             return Catalog(entries, read.readable_record.assets if read.readable_record else "")
 

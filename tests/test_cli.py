@@ -342,7 +342,9 @@ def test_json_is_one_document_of_what_was_done_per_file(installed: Path, tmp_pat
     assert again["pages_written"] == []
 
     yanked = run("yank", "acme", "1.0", "--reason", "broken")
-    assert yanked["versions"] == [{"version": "1.0", "files": sorted(names)}]
+    assert yanked["versions"] == [
+        {"version": "1.0", "files": sorted(names), "repaired": [], "removed": []}
+    ]
     assert yanked["reason"] == "broken"
     reindexed = run("reindex")
     assert (reindexed["projects"], reindexed["files"], reindexed["pages_written"]) == (1, 2, [])
