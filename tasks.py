@@ -19,6 +19,7 @@ from private_pypi.stack import rotate_keys as rotate_stack_keys
 from private_pypi.tasks import (
     build,
     delete,
+    mirror,
     publish,
     reindex,
     reports_errors,
@@ -83,7 +84,19 @@ def rotate_keys(c: Context, stack: str | None = None) -> None:
 
 
 namespace = Collection(
-    build, publish, yank, unyank, delete, reindex, verify, demo, test, bench, env, rotate_keys
+    build,
+    publish,
+    mirror,
+    yank,
+    unyank,
+    delete,
+    reindex,
+    verify,
+    demo,
+    test,
+    bench,
+    env,
+    rotate_keys,
 )
 # invoke.yaml's publish.packages are relative to this checkout, wherever invoke runs from.
 namespace.configure({"publish": {"directory": str(ROOT)}})

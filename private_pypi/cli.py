@@ -11,10 +11,10 @@ from importlib.metadata import version
 from invoke.collection import Collection
 from invoke.program import Program
 
-from .tasks import build, delete, publish, reindex, unyank, verify, yank
+from .tasks import build, delete, mirror, publish, reindex, unyank, verify, yank
 
 program = Program(
-    namespace=Collection(publish, build, yank, unyank, delete, reindex, verify),
+    namespace=Collection(publish, build, mirror, yank, unyank, delete, reindex, verify),
     name="private-pypi",
     binary="private-pypi",
     version=version("private-pypi"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import posixpath
 import re
 import stat
 import tarfile
@@ -86,6 +87,25 @@ _MAX_PROBLEM_CHARS = 200
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """What inspection accepts beyond what today's specs and tools write.
+
+    A team's own files get none of it (PUBLISHED). A file copied from another index
+    (MIRRORED) was accepted there years ago and installs today, so refusing it would only
+    break the lock that pins it: Metadata-Version 2.0, which the wheel package wrote before
+    0.31 (ply 3.11, webencodings 0.5.1), and links in an sdist to members of the same sdist
+    (funcsigs 1.0.2). Every other check, bombs and paths among them, stays.
+    """
+
+    metadata_versions: frozenset[str] = frozenset()
+    links_inside: bool = False
+
+
+PUBLISHED = Acceptance()
+MIRRORED = Acceptance(metadata_versions=frozenset({"2.0"}), links_inside=True)
+
+
+@dataclass(frozen=True)
 class Distribution:
     path: Path
     filename: str
@@ -101,7 +121,7 @@ class Distribution:
     metadata_sha256: str | None
 
 
-def inspect(path: Path) -> Distribution:
+def inspect(path: Path, acceptance: Acceptance = PUBLISHED) -> Distribution:
     """Validate a wheel or sdist and read what the index needs from it.
 
     Raises InvalidDistribution naming the file and the reason.
@@ -113,10 +133,10 @@ def inspect(path: Path) -> Distribution:
         if not stat.S_ISREG(path.stat().st_mode):
             raise _Refused("not a regular file")
         if filename.endswith(".tar.gz"):
-            contents = _read_tar_gz(path, _sdist_metadata_member(filename))
+            contents = _read_tar_gz(path, _sdist_metadata_member(filename), acceptance)
         else:
             contents = _read_zip(path, kind, filename)
-        metadata = _parse_metadata(contents.metadata, contents.metadata_member)
+        metadata = _parse_metadata(contents.metadata, contents.metadata_member, acceptance)
         _check_matches_filename(metadata, project, version)
     except _Refused as refusal:
         raise InvalidDistribution(filename, str(refusal)) from None
@@ -491,7 +511,7 @@ def _refused_member_type(name: str, member_type: str) -> _Refused:
     )
 
 
-def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
+def _read_tar_gz(path: Path, metadata_member: str, acceptance: Acceptance) -> _ArchiveRead:
     # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
     # byte tarfile asks for, including those of headers it reads whole into memory.
     with path.open("rb") as file:
@@ -500,7 +520,7 @@ def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
             with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
                 inflated = _InflationGuard(inflating, compressed)
                 with tarfile.open(fileobj=inflated, mode="r|") as archive:
-                    metadata = _scan_tar(archive, metadata_member)
+                    metadata = _scan_tar(archive, metadata_member, acceptance)
                 # Inflating the rest verifies the gzip checksum and hashes the file's tail.
                 inflated.drain()
         except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
@@ -519,11 +539,12 @@ def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
     )
 
 
-def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
+def _scan_tar(archive: tarfile.TarFile, metadata_member: str, acceptance: Acceptance) -> bytes:
     metadata: list[bytes] = []
     for member in archive:
         _check_member_path(member.name)
-        if not (member.isreg() or member.isdir()):
+        linked_inside = acceptance.links_inside and _links_inside(member)
+        if not (member.isreg() or member.isdir() or linked_inside):
             member_type = _TAR_MEMBER_TYPES.get(member.type, "an unsupported tar member type")
             raise _refused_member_type(member.name, member_type)
         # Refuse on the header's word: stepping over this member would inflate it.
@@ -541,6 +562,16 @@ def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
             metadata.append(extracted.read())
     _check_one_metadata_member(metadata_member, len(metadata))
     return metadata[0]
+
+
+def _links_inside(member: tarfile.TarInfo) -> bool:
+    """Whether a member is a link to a path inside the archive (not outside, not absolute)."""
+    if not (member.issym() or member.islnk()) or "\\" in member.linkname:
+        return False
+    # A symbolic link is relative to its own directory, a hard link to the archive's root.
+    base = posixpath.dirname(member.name) if member.issym() else ""
+    target = posixpath.normpath(posixpath.join(base, member.linkname))
+    return not posixpath.isabs(member.linkname) and target.split("/")[0] != ".."
 
 
 class _InflationGuard(io.RawIOBase):
@@ -602,7 +633,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD_START = re.compile(rb"(?:^|\n)[^ \t\r\n]")
 
 
-def _parse_metadata(data: bytes, member: str) -> Metadata:
+def _parse_metadata(data: bytes, member: str, acceptance: Acceptance) -> Metadata:
     _check_metadata_headers(data, member)
     try:
         return Metadata.from_email(data, validate=True)
@@ -613,6 +644,8 @@ def _parse_metadata(data: bytes, member: str) -> Metadata:
     except InvalidMetadata as error:
         problems = [error]
     essential = [problem for problem in problems if problem.field in INDEXED_FIELDS]
+    if parse_email(data)[0].get("metadata_version") in acceptance.metadata_versions:
+        essential = [problem for problem in essential if problem.field != "metadata-version"]
     if essential:
         raise _Refused(_describe_metadata_problems(essential, data, member))
     # Only the indexed fields reach a page. Builders wrote newer fields under older

@@ -19,7 +19,7 @@ from threading import BoundedSemaphore, Lock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
-from .distributions import Distribution, inspect, parse_filename
+from .distributions import MIRRORED, Distribution, inspect, parse_filename
 from .errors import InvalidDistribution
 from .index import Index, stores
 from .pages import FileEntry, ProjectPage
@@ -208,7 +208,8 @@ class Reindexer:
             local = Path(scratch, filename)
             self.storage.download(info.key, local)
             try:
-                distribution = inspect(local)
+                # What is stored got past publish or mirror: the mirror's legacy files too.
+                distribution = inspect(local, MIRRORED)
             except InvalidDistribution as error:
                 self._problem(f"{info.key}: left off the index: {error.reason}")
                 return None

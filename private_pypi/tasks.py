@@ -9,12 +9,13 @@ private_pypi.configuration.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -39,6 +40,9 @@ from .index import Index
 from .publish import Publisher, inspect_all
 from .reindex import Reindexer
 from .storage import LocalStorage, Storage, open_storage
+
+if TYPE_CHECKING:
+    from .mirror import MirrorResult
 
 TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
 Arguments = ParamSpec("Arguments")
@@ -258,16 +262,18 @@ def _publish_files(index: Index, files: list[Path], dry_run: bool, skip_existing
     _invalidate(result.pages)
     names = sorted({published.distribution.project for published in result.files})
     print(f"index: {index.storage.index_url}")
-    print(f"install: pip install --extra-index-url {index.storage.index_url} {' '.join(names)}")
+    # The index alone: with PyPI beside it, pip takes a higher version of the same name from
+    # there (dependency confusion). `mirror` brings the rest of a lock into this index.
+    print(f"install: pip install --index-url {index.storage.index_url} {' '.join(names)}")
 
 
-def _invalidate(pages: Sequence[str]) -> None:
+def _invalidate(pages: Sequence[str], say: Callable[[str], None] = print) -> None:
     """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
     distribution_id = os.environ.get(DISTRIBUTION_ID_VARIABLE)
     if not distribution_id or not pages:
         return
     paths = invalidate(distribution_id, pages, os.environ)
-    print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
+    say(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
 
 
 REPOSITORY_HELP = "s3://BUCKET or a directory; default as for publish"
@@ -287,6 +293,80 @@ def reindex(c: Context, repository: str | None = None) -> None:
         f"read again; {len(report.written)} page object(s) written"
     )
     _invalidate(report.written)
+
+
+@task(
+    iterable=["from_"],
+    help={
+        "from": "a lock to mirror (repeatable): uv.lock, pylock.toml, or a requirements file "
+        "with --hash pins",
+        "upstream": "the index to copy from, URL or NAME=URL; default: the index the lock "
+        "names for each package, else https://pypi.org/simple/. Credentials: in the URL, "
+        "UV_INDEX_NAME_USERNAME and _PASSWORD, or ~/.netrc",
+        "repository": "s3://BUCKET or a directory; default as for publish",
+        "dry-run": "say what would be copied and its total size; write nothing",
+        "json": "print what was done as one JSON document",
+    },
+)
+@reports_errors
+def mirror(
+    c: Context,
+    from_: list[str] | None = None,
+    upstream: str | None = None,
+    repository: str | None = None,
+    dry_run: bool = False,
+    json_: bool = False,
+) -> None:
+    """Copy exactly the files a lock pins from an upstream index into this one, each checked
+    against the lock's hash: then every install needs this index alone."""
+    try:
+        # Imported here: the mirror reads the upstream with pypi-simple, an extra.
+        from .mirror import mirror as run
+    except ModuleNotFoundError as error:
+        if error.name != "pypi_simple":
+            raise
+        raise Exit(
+            "error: mirror reads the upstream index with pypi-simple, which this environment "
+            "lacks: install private-pypi[mirror] (in the private-pypi checkout: "
+            "`uv run --no-default-groups --extra mirror invoke mirror`)",
+            code=1,
+        ) from None
+    target = _repository(repository)
+    locks = [Path(path) for path in from_ or []]
+    if not json_:
+        verb = "checking" if dry_run else "mirroring"
+        print(f"{verb} {', '.join(map(str, locks))} into {target}")
+    result = run(
+        locks,
+        repository=target,
+        env=os.environ,
+        upstream=upstream,
+        dry_run=dry_run,
+        on_file=(lambda _: None) if json_ else (lambda file: print(file.line)),
+        download_progress=lambda label, total: progress_bar(label, total, verb="downloaded"),
+        upload_progress=progress_bar,
+    )
+    _report_mirror(result, json_)
+
+
+def _report_mirror(result: MirrorResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        from .mirror.report import skipped_line
+
+        for skipped in result.skipped:
+            print(skipped_line(skipped))
+        print(result.summary())
+        if not result.dry_run:
+            print(f"index: {result.index_url}")
+    _invalidate(result.pages, say=lambda line: print(line, file=sys.stderr if as_json else None))
+    if result.refused:
+        raise Exit(
+            f"error: {len(result.refused)} file(s) refused, each named above; the rest is "
+            "mirrored, and a run after the fix copies only what is missing",
+            code=1,
+        )
 
 
 def _release(name: str, version: str) -> releases.Release:
