@@ -14,6 +14,11 @@ from private_pypi.mirror.locks import PYPI
 
 A = "a" * 64
 B = "b" * 64
+E = "e" * 128
+F = "f" * 32  # an md5
+WIN_WHEEL = "PyYAML-6.0.1-cp311-cp311-win_amd64.whl"
+PLUS_WHEEL = "internal-3.0%2Bplus-py3-none-any.whl"
+ATTRS = "attrs-25.1.0-py3-none-any.whl"
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -137,17 +142,17 @@ wheels = [{{ path = "local_wheels-1.0-py3-none-any.whl", hash = "sha256:{A}" }}]
 name = "pyyaml"
 version = "6.0.1"
 source = {{ registry = "https://pypi.org/simple" }}
-sdist = {{ url = "https://files.example/PyYAML-6.0.1.tar.gz", hash = "sha256:{A}", size = 125201 }}
+sdist = {{ url = "https://f.example/PyYAML-6.0.1.tar.gz", hash = "sha256:{A}", size = 125201 }}
 wheels = [
-    {{ url = "https://files.example/PyYAML-6.0.1-cp311-cp311-win_amd64.whl", hash = "sha256:{B}", size = 144699 }},
+    {{ url = "https://f.example/{WIN_WHEEL}", hash = "sha256:{B}", size = 144699 }},
 ]
 
 [[package]]
 name = "internal"
 version = "3.0"
-source = {{ registry = "https://packages.example.com/simple/" }}
+source = {{ registry = "https://p.example/simple/" }}
 wheels = [
-    {{ url = "https://packages.example.com/simple/internal/internal-3.0%2Bplus-py3-none-any.whl", hash = "sha512:{"e" * 128}" }},
+    {{ url = "https://p.example/simple/internal/{PLUS_WHEEL}", hash = "sha512:{E}" }},
 ]
 """
 
@@ -158,26 +163,21 @@ def test_a_uv_lock_pins_every_registry_file_and_skips_the_rest_saying_why(
     write(
         tmp_path,
         "pyproject.toml",
-        '[[tool.uv.index]]\nname = "internal-packages"\nurl = "https://packages.example.com/simple"\n',
+        '[[tool.uv.index]]\nname = "internal-packages"\nurl = "https://p.example/simple"\n',
     )
     lock = read_lock(write(tmp_path, "uv.lock", UV_LOCK), {})
 
     assert [(pin.filename, pin.hashes[0][0], pin.size, pin.indexes) for pin in lock.files] == [
         ("PyYAML-6.0.1.tar.gz", "sha256", 125201, ("https://pypi.org/simple/",)),
-        ("PyYAML-6.0.1-cp311-cp311-win_amd64.whl", "sha256", 144699, ("https://pypi.org/simple/",)),
-        (
-            "internal-3.0+plus-py3-none-any.whl",
-            "sha512",
-            None,
-            ("https://packages.example.com/simple/",),
-        ),
+        (WIN_WHEEL, "sha256", 144699, ("https://pypi.org/simple/",)),
+        ("internal-3.0+plus-py3-none-any.whl", "sha512", None, ("https://p.example/simple/",)),
     ]
     reasons = {skipped.name: skipped.reason for skipped in lock.skipped}
     assert reasons["app"].startswith("editable = '.': the project's own package")
     assert reasons["tool"].startswith("virtual = 'tools/tool'")
     assert reasons["vendored"].startswith("git = ")
     assert "local registry '../wheelhouse'" in reasons["local-wheels"]
-    assert lock.index_names == {"https://packages.example.com/simple/": "internal-packages"}
+    assert lock.index_names == {"https://p.example/simple/": "internal-packages"}
 
 
 PYLOCK = f"""\
@@ -189,9 +189,9 @@ name = "attrs"
 version = "25.1.0"
 index = "https://mirror.example.com/pypi/simple"
 wheels = [
-  {{ url = "https://files.example/attrs-25.1.0-py3-none-any.whl", size = 63152, hashes = {{ sha256 = "{A}", md5 = "{"f" * 32}" }} }},
+  {{ url = "https://f.example/{ATTRS}", size = 63152, hashes = {{ sha256 = "{A}", md5 = "{F}" }} }},
 ]
-sdist = {{ name = "attrs-25.1.0.tar.gz", url = "https://files.example/x", hashes = {{ sha256 = "{B}" }} }}
+sdist = {{ name = "attrs-25.1.0.tar.gz", url = "https://f/dl?1", hashes = {{ sha256 = "{B}" }} }}
 
 [[packages]]
 name = "checkout"
@@ -243,8 +243,14 @@ UNMIRRORABLE_FILES = {
         '[project]\nname = "app"\n',
         "a pyproject.toml, which pins nothing: lock it first (`uv lock`)",
     ),
-    "uv.lock": ('version = 2\n[[package]]\nname = "x"\n', "uv.lock version 2: this reads version 1"),
-    "pylock.toml": ('lock-version = "2.0"\n', "lock-version '2.0': this reads pylock.toml version 1.x"),
+    "uv.lock": (
+        'version = 2\n[[package]]\nname = "x"\n',
+        "uv.lock version 2: this reads version 1",
+    ),
+    "pylock.toml": (
+        'lock-version = "2.0"\n',
+        "lock-version '2.0': this reads pylock.toml version 1.x",
+    ),
     "pylock.broken.toml": ('lock-version = "1.0\n', "not a readable pylock.toml: "),
     "pylock.unhashed.toml": (
         'lock-version = "1.0"\n[[packages]]\nname = "six"\nversion = "1"\n'
@@ -253,7 +259,7 @@ UNMIRRORABLE_FILES = {
     ),
     "pylock.weak.toml": (
         'lock-version = "1.0"\n[[packages]]\nname = "six"\nversion = "1"\n'
-        f'wheels = [{{ url = "https://x/six-1-py3-none-any.whl", hashes = {{ md5 = "{"f" * 32}" }} }}]\n',
+        f'wheels = [{{ url = "https://x/six-1-py3-none-any.whl", hashes = {{ md5 = "{F}" }} }}]\n',
         "has no sha256, sha384, sha512 hash",
     ),
 }

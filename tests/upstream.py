@@ -27,8 +27,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from private_pypi.distributions import parse_filename
-
 UPLOADED = datetime(2023, 7, 17, 23, 57, 34, 350768, tzinfo=UTC)
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
@@ -47,7 +45,12 @@ class Served:
 
     @property
     def project(self) -> str:
-        return parse_filename(self.filename)[1]
+        # Any file of a project, one the index can't serve (.tar.bz2) too.
+        return canonicalize_name(self.filename.split("-")[0])
+
+    @property
+    def version(self) -> str:
+        return self.filename.split("-")[1].split(".tar")[0].removesuffix(".zip")
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,9 @@ class Upstream:
         files = []
         for served in self._project_files(project):
             metadata = (
-                {"sha256": hashlib.sha256(served.metadata).hexdigest()} if served.metadata else False
+                {"sha256": hashlib.sha256(served.metadata).hexdigest()}
+                if served.metadata
+                else False
             )
             files.append(
                 {
@@ -164,7 +169,7 @@ class Upstream:
                     "upload-time": UPLOADED.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 }
             )
-        versions = sorted({str(parse_filename(f["filename"])[2]) for f in files})
+        versions = sorted({served.version for served in self._project_files(project)})
         document = {"meta": {"api-version": "1.1"}, "name": project, "versions": versions}
         return json.dumps({**document, "files": files}).encode()
 

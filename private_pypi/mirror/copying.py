@@ -187,10 +187,11 @@ class _ProjectMirror:
             upstream_page = self._upstream_page(index)
             if upstream_page is None:
                 continue
-            if pin.filename is not None:
-                file = upstream_page.files.get(pin.filename)
-            else:
-                file = upstream_page.with_sha256(pin.sha256 or "")
+            # By name, else by the pinned bytes' sha256: a lock may spell a legacy name
+            # otherwise than the index does, and a requirements file gives no name.
+            file = upstream_page.files.get(pin.filename) if pin.filename else None
+            if file is None and pin.sha256 is not None:
+                file = upstream_page.with_sha256(pin.sha256)
             if file is not None:
                 reason = _page_refusal(pin, file, page)
                 if reason:
@@ -375,10 +376,12 @@ _DELETED = (
 
 
 def _indexed(page: ProjectPage | None, pin: PinnedFile) -> FileEntry | None:
+    """The pinned file on the index's page: by its name, else by its bytes' sha256."""
     if page is None:
         return None
-    if pin.filename is not None:
-        return page.file(pin.filename)
+    named = page.file(pin.filename) if pin.filename is not None else None
+    if named is not None or pin.sha256 is None:
+        return named
     return next((entry for entry in page.files if entry.sha256 == pin.sha256), None)
 
 
@@ -402,9 +405,9 @@ def _page_refusal(pin: PinnedFile, file: UpstreamFile, page: ProjectPage | None)
         return f"a file of {project}, not of {pin.project}"
     if pin.version is not None and version != pin.version:
         return f"a file of version {version}, not {pin.version}"
-    if pin.sha256 is not None and file.sha256 is not None and file.sha256.lower() != pin.sha256:
+    if pin.sha256 is not None and file.sha256 is not None and file.sha256 != pin.sha256:
         return (
-            f"the upstream's page gives sha256 {file.sha256.lower()}, {pin.lock.name} pins "
+            f"the upstream's page gives sha256 {file.sha256}, {pin.lock.name} pins "
             f"{pin.sha256}: {NOTHING_WRITTEN}"
         )
     if pin.size is not None and file.size is not None and file.size != pin.size:
@@ -427,10 +430,9 @@ def _hash_mismatch(pin: PinnedFile, file: UpstreamFile, digests: dict[str, str])
                 f"{algorithm} is {digests[algorithm]}, but {pin.lock.name} pins {pinned}: "
                 f"{NOTHING_WRITTEN}"
             )
-    served = file.sha256.lower() if file.sha256 else None
-    if served is not None and digests["sha256"] != served:
+    if file.sha256 is not None and digests["sha256"] != file.sha256:
         return (
-            f"sha256 is {digests['sha256']}, but the upstream's page gives {served}: "
+            f"sha256 is {digests['sha256']}, but the upstream's page gives {file.sha256}: "
             f"{NOTHING_WRITTEN}"
         )
     return ""
@@ -450,7 +452,7 @@ def _release_refusal(
 def _file(
     plan: _Planned, outcome: Outcome, reason: str = "", yanked: str | None = None
 ) -> MirroredFile:
-    sha256 = plan.pin.sha256 or (plan.file.sha256.lower() if plan.file.sha256 else None)
+    sha256 = plan.pin.sha256 or plan.file.sha256
     return MirroredFile(
         plan.pin.lock,
         plan.pin.project,

@@ -72,6 +72,9 @@ def _package_files(path: Path, name: str, package: dict[str, Any]) -> list[Pinne
     index = index_url(str(package.get("index") or PYPI))
     pinned: list[PinnedFile] = []
     for file in file_tables(path, f"package {name}", package):
+        # `name` may be normalized where the index spells a legacy name otherwise (`uv
+        # export` writes pyyaml-6.0.1-... for PyYAML-6.0.1-...): the mirror then finds the
+        # file by its sha256, and keeps the index's name.
         location = file.get("url") or file.get("path")
         filename = file.get("name") or (filename_of(str(location)) if location else None)
         if not filename:

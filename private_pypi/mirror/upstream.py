@@ -62,7 +62,7 @@ class UpstreamFile:
         return cls(
             filename=package.filename,
             url=package.url,
-            sha256=package.digests.get("sha256"),
+            sha256=(package.digests.get("sha256") or "").lower() or None,
             size=package.size,
             upload_time=package.upload_time,
             yanked=(package.yanked_reason or "") if package.is_yanked else None,
