@@ -65,7 +65,7 @@ def test_publish_prints_a_line_per_file_then_the_index_and_pip_command(tmp_path:
     assert first.stdout.splitlines()[1:] == [
         f"  uploaded     acme-1.0-py3-none-any.whl ({size})",
         f"index: {index_url}",
-        f"install: pip install --extra-index-url {index_url} acme",
+        f"install: pip install --index-url {index_url} acme",
     ]
     assert "  unchanged    acme-1.0-py3-none-any.whl" in again.stdout
 
