@@ -7,16 +7,8 @@ import re
 import yaml
 
 from tests.infra.test_project_files import PINNED, ROOT, SECRETS, load
-from tests.invoking import error_line, invoke
 
 WORKFLOW = ".github/workflows/mirror.yml"
-# `invoke` in a Python where pypi-simple can't be imported, as after an install without
-# the mirror extra.
-WITHOUT_PYPI_SIMPLE = (
-    "-c",
-    "import sys; sys.modules['pypi_simple'] = None; sys.argv[0] = 'invoke'; "
-    "from invoke.main import program; program.run()",
-)
 
 
 def test_the_workflow_mirrors_the_lock_daily_and_when_it_changes_with_publishs_credentials():
@@ -47,17 +39,6 @@ def test_the_workflows_actions_are_pinned_to_publishs_commits():
         action, _, rest = use.partition("@")
         sha, _, comment = rest.partition(" # ")
         assert (sha, comment) == PINNED[action], use
-
-
-def test_without_the_mirror_extra_the_command_says_what_to_install(tmp_path):
-    result = invoke(
-        "mirror", "--from", "uv.lock", "-r", str(tmp_path / "r"), python=WITHOUT_PYPI_SIMPLE
-    )
-    assert error_line(result) == (
-        "error: mirror reads the upstream index with pypi-simple, which this environment "
-        "lacks: install private-pypi[mirror] (in the private-pypi checkout: "
-        "`uv run --no-default-groups --extra mirror invoke mirror`)"
-    )
 
 
 def test_the_readmes_workflow_for_another_repository_runs_the_mirror_from_a_fork():
