@@ -379,6 +379,25 @@ def test_a_file_the_index_serves_no_kind_of_is_refused_and_the_rest_is_copied(
     )
 
 
+def test_a_local_version_is_refused_as_publish_refuses_it(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    local = write_wheel(tmp_path, "torchlike", "2.1.0+cpu")
+    upstream.add(local)
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(
+        f"torchlike==2.1.0+cpu --hash=sha256:{upstream.files[local.name].page_sha256}\n"
+    )
+
+    result = mirror([lock], upstream=upstream.index_url, repository=str(tmp_path / "r"), env={})
+
+    (refused,) = result.refused
+    assert (refused.filename, refused.reason.split(":")[0]) == (
+        local.name,
+        "local version 2.1.0+cpu",
+    )
+
+
 # --- legacy files ---------------------------------------------------------------------------
 
 

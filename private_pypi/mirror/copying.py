@@ -125,21 +125,50 @@ class _ProjectMirror:
 
     def run(self, pins: list[PinnedFile]) -> ProjectCopy:
         page = self.index.project(self.name)
-        present: list[tuple[PinnedFile, FileEntry]] = []
+        present, missing = self._sort(page, pins)
+        planned: dict[str, _Planned] = {}
+        for pin in missing:
+            found = self._locate(pin, page)
+            if found is not None:
+                planned.setdefault(found.file.filename, found)
+        yanks = self._upstream_yanks(list(present.values()), list(planned.values()))
+        if self.dry_run:
+            self._report_present(present, yanks)
+            for plan in planned.values():
+                self._report(_file(plan, Outcome.WOULD_COPY, yanked=yanks.get(plan.file.filename)))
+            return self.copy
+        copied = self._copy(list(planned.values()), page)
+        here = copied.keys() | present.keys()
+        carried = {name: reason for name, reason in yanks.items() if name in here}
+        self.copy.pages += self._carry_yanks(carried)
+        self._report_present(present, carried)
+        for file in copied.values():
+            self._report(replace(file, yanked=carried.get(file.filename)))
+        return self.copy
+
+    def _sort(
+        self, page: ProjectPage | None, pins: list[PinnedFile]
+    ) -> tuple[dict[str, tuple[PinnedFile, FileEntry]], list[PinnedFile]]:
+        """The pins this index has, by file name (a file pinned by name in one lock and by
+        hash in another is one file), and those it lacks; refusing those it can't take."""
+        present: dict[str, tuple[PinnedFile, FileEntry]] = {}
         missing: list[PinnedFile] = []
         for pin in pins:
             entry = _indexed(page, pin)
             if entry is not None and pin.sha256 not in (None, entry.sha256):
                 self._refuse(pin, pin.label, _other_bytes_here(entry.sha256, pin))
             elif entry is not None:
-                present.append((pin, entry))
+                present.setdefault(entry.filename, (pin, entry))
             elif pin.filename is not None and page is not None and page.is_deleted(pin.filename):
                 self._refuse(pin, pin.label, _DELETED)
             else:
                 missing.append(pin)
-        planned = [found for pin in missing if (found := self._locate(pin, page)) is not None]
-        yanks = self._upstream_yanks(present, planned)
-        for pin, entry in present:
+        return present, missing
+
+    def _report_present(
+        self, present: dict[str, tuple[PinnedFile, FileEntry]], yanks: dict[str, str]
+    ) -> None:
+        for pin, entry in present.values():
             self._report(
                 MirroredFile(
                     pin.lock,
@@ -151,17 +180,6 @@ class _ProjectMirror:
                     yanked=yanks.get(entry.filename),
                 )
             )
-        if self.dry_run:
-            for plan in planned:
-                self._report(_file(plan, Outcome.WOULD_COPY, yanked=yanks.get(plan.file.filename)))
-            return self.copy
-        copied = self._copy(planned, page)
-        here = copied.keys() | {entry.filename for _, entry in present}
-        carried = {name: reason for name, reason in yanks.items() if name in here}
-        self.copy.pages += self._carry_yanks(carried)
-        for file in copied.values():
-            self._report(replace(file, yanked=carried.get(file.filename)))
-        return self.copy
 
     def _report(self, file: MirroredFile) -> None:
         self.copy.files.append(file)

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import NormalizedName
-from packaging.version import Version
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from ..errors import PrivatePypiError
 
@@ -190,15 +190,56 @@ def index_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def package_tables(path: Path, packages: object, kind: str, key: str) -> list[dict[str, Any]]:
+    """A lock's array of package tables: uv.lock's [[package]], pylock.toml's [[packages]]."""
+    if not isinstance(packages, list):
+        raise LockError(path, f"no [[{key}]] array of tables: not a {kind}")
+    return _tables(path, cast(list[Any], packages), f"not a {kind}")
+
+
 def file_tables(path: Path, where: str, package: dict[str, Any]) -> list[dict[str, Any]]:
     """A locked package's sdist and wheels tables (uv.lock and pylock.toml spell them alike)."""
     sdist = package.get("sdist")
     wheels = package.get("wheels", [])
     if not isinstance(wheels, list):
         raise LockError(path, f"{where}: its wheels are not a list")
-    tables: list[dict[str, Any]] = []
-    for item in ([sdist] if sdist is not None else []) + cast(list[Any], wheels):
+    return _tables(path, ([sdist] if sdist is not None else []) + cast(list[Any], wheels), where)
+
+
+def _tables(path: Path, items: list[Any], where: str) -> list[dict[str, Any]]:
+    for item in items:
         if not isinstance(item, dict):
-            raise LockError(path, f"{where}: a file entry is not a table")
-        tables.append(cast(dict[str, Any], item))
-    return tables
+            raise LockError(path, f"{where}: an entry is not a table")
+    return cast(list[dict[str, Any]], items)
+
+
+def locked_release(
+    path: Path, name: str, version: object | None
+) -> tuple[NormalizedName, Version | None]:
+    """A locked package's project name and version (None: the lock gives none), checked."""
+    try:
+        project = canonicalize_name(name, validate=True)
+        return project, None if version is None else Version(str(version))
+    except (InvalidName, InvalidVersion) as error:
+        raise LockError(path, f"package {name!r}: {error}") from None
+
+
+def pinned_file(
+    path: Path,
+    release: tuple[NormalizedName, Version | None],
+    filename: str,
+    hashes: tuple[tuple[str, str], ...],
+    table: dict[str, Any],
+    index: str,
+) -> PinnedFile:
+    """A file of a locked package, with its table's size when it gives one."""
+    size = table.get("size")
+    return PinnedFile(
+        lock=path,
+        project=release[0],
+        version=release[1],
+        filename=filename,
+        hashes=hashes,
+        size=size if isinstance(size, int) else None,
+        indexes=(index,),
+    )

@@ -11,9 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from packaging.utils import InvalidName, canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from .locks import (
     HASH_LENGTHS,
     PYPI,
@@ -24,7 +21,10 @@ from .locks import (
     file_tables,
     filename_of,
     index_url,
+    locked_release,
+    package_tables,
     parse_hash,
+    pinned_file,
     toml_document,
 )
 
@@ -44,15 +44,9 @@ def read(path: Path, text: str) -> Lock:
         raise LockError(
             path, f"lock-version {lock_version!r}: this reads pylock.toml version 1.x (PEP 751)"
         )
-    packages = document.get("packages")
-    if not isinstance(packages, list):
-        raise LockError(path, "no [[packages]] array: not a pylock.toml")
     files: list[PinnedFile] = []
     skipped: list[SkippedPackage] = []
-    for item in cast(list[Any], packages):
-        if not isinstance(item, dict):
-            raise LockError(path, "a [[packages]] entry is not a table: not a pylock.toml")
-        package = cast(dict[str, Any], item)
+    for package in package_tables(path, document.get("packages"), KIND, "packages"):
         name = str(package.get("name", "?"))
         source = next((kind for kind in _NOT_FROM_AN_INDEX if kind in package), None)
         if source is not None:
@@ -64,11 +58,7 @@ def read(path: Path, text: str) -> Lock:
 
 
 def _package_files(path: Path, name: str, package: dict[str, Any]) -> list[PinnedFile]:
-    try:
-        project = canonicalize_name(name, validate=True)
-        version = Version(str(package["version"])) if "version" in package else None
-    except (InvalidName, InvalidVersion) as error:
-        raise LockError(path, f"package {name!r}: {error}") from None
+    release = locked_release(path, name, package.get("version"))
     index = index_url(str(package.get("index") or PYPI))
     pinned: list[PinnedFile] = []
     for file in file_tables(path, f"package {name}", package):
@@ -93,16 +83,5 @@ def _package_files(path: Path, name: str, package: dict[str, Any]) -> list[Pinne
         if not pairs:
             strong = ", ".join(HASH_LENGTHS)
             raise LockError(path, f"{where} has no {strong} hash: it can't be checked")
-        size = file.get("size")
-        pinned.append(
-            PinnedFile(
-                lock=path,
-                project=project,
-                version=version,
-                filename=str(filename),
-                hashes=pairs,
-                size=size if isinstance(size, int) else None,
-                indexes=(index,),
-            )
-        )
+        pinned.append(pinned_file(path, release, str(filename), pairs, file, index))
     return pinned

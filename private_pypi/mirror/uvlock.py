@@ -14,9 +14,6 @@ import tomllib
 from pathlib import Path
 from typing import Any, cast
 
-from packaging.utils import InvalidName, canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from .locks import (
     Lock,
     LockError,
@@ -26,7 +23,10 @@ from .locks import (
     filename_of,
     index_url,
     is_url,
+    locked_release,
+    package_tables,
     parse_hash,
+    pinned_file,
     toml_document,
 )
 
@@ -51,15 +51,9 @@ def read(path: Path, text: str) -> Lock:
             f"uv.lock version {version!r}: this reads version {SUPPORTED_VERSION}, which "
             "uv writes since 0.4",
         )
-    packages = document.get("package", [])
-    if not isinstance(packages, list):
-        raise LockError(path, "[[package]] is not a list of tables: not a uv.lock")
     files: list[PinnedFile] = []
     skipped: list[SkippedPackage] = []
-    for package in cast(list[Any], packages):
-        if not isinstance(package, dict):
-            raise LockError(path, "a [[package]] entry is not a table: not a uv.lock")
-        entry = cast(dict[str, Any], package)
+    for entry in package_tables(path, document.get("package", []), KIND, "package"):
         name = str(entry.get("name", "?"))
         source = entry.get("source")
         if not isinstance(source, dict) or not source:
@@ -82,36 +76,25 @@ def read(path: Path, text: str) -> Lock:
 
 
 def _package_files(path: Path, name: str, package: dict[str, Any], index: str) -> list[PinnedFile]:
-    try:
-        project = canonicalize_name(name, validate=True)
-        version = Version(str(package["version"]))
-    except (KeyError, InvalidName, InvalidVersion) as error:
-        raise LockError(path, f"package {name!r}: no valid name and version ({error})") from None
+    if "version" not in package:
+        raise LockError(path, f"package {name!r} has no version: not a uv.lock")
+    release = locked_release(path, name, package["version"])
+    where = f"package {name} {package['version']}"
     pinned: list[PinnedFile] = []
-    for file in file_tables(path, f"package {name} {version}", package):
+    for file in file_tables(path, where, package):
         location = file.get("url") or file.get("path") or file.get("filename")
         if not location:
-            raise LockError(path, f"package {name} {version}: a file has no url or filename")
-        filename = file.get("filename") or filename_of(str(location))
-        where = f"{filename} of {name} {version}"
+            raise LockError(path, f"{where}: a file has no url or filename")
+        filename = str(file.get("filename") or filename_of(str(location)))
         digest = file.get("hash")
         if not digest:
             raise LockError(
-                path, f"{where} has no hash: the index gave none, so it can't be checked"
+                path,
+                f"{filename} of {where} has no hash: the index gave none, so it can't be checked",
             )
         algorithm, _, value = str(digest).partition(":")
-        size = file.get("size")
-        pinned.append(
-            PinnedFile(
-                lock=path,
-                project=project,
-                version=version,
-                filename=str(filename),
-                hashes=(parse_hash(path, where, algorithm, value),),
-                size=size if isinstance(size, int) else None,
-                indexes=(index,),
-            )
-        )
+        hashes = (parse_hash(path, f"{filename} of {where}", algorithm, value),)
+        pinned.append(pinned_file(path, release, filename, hashes, file, index))
     return pinned
 
 
