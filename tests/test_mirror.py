@@ -235,19 +235,48 @@ def locked_hashes(lock: Path) -> dict[str, set[str]]:
     }
 
 
-def test_a_pylock_that_pip_wrote_is_mirrored_from_the_upstream_it_is_told(
-    upstream: Upstream, tmp_path: Path
-) -> None:
-    lock = tmp_path / "pylock.toml"
+def pip_lock(directory: Path, upstream: Upstream) -> Path:
+    lock = directory / "pylock.toml"
     run([sys.executable, "-m", "pip", "lock", "--isolated", "--index-url", upstream.index_url,
          "-o", str(lock), "acme-hello", "legacy-thing"])  # fmt: skip
+    return lock
+
+
+def uv_compiled_pylock(directory: Path, upstream: Upstream) -> Path:
+    (directory / "requirements.in").write_text("acme-hello\nlegacy-thing\n")
+    uv(
+        "pip", "compile", "--index-url", upstream.index_url, "--python-version", "3.11",
+        "--format", "pylock.toml", "-o", "pylock.toml", "requirements.in", cwd=directory,
+    )  # fmt: skip
+    return directory / "pylock.toml"
+
+
+@pytest.mark.parametrize(
+    "write", [pip_lock, uv_compiled_pylock], ids=["pip lock", "uv pip compile"]
+)
+def test_a_pylock_naming_no_index_is_mirrored_from_the_upstream_it_is_told(
+    upstream: Upstream, tmp_path: Path, write: Callable[[Path, Upstream], Path]
+) -> None:
+    lock = write(tmp_path, upstream)
     result = mirror([lock], upstream=upstream.index_url, repository=str(tmp_path / "r"), env={})
-    # pip locks for this machine alone: one file of each release, here the wheels.
-    assert {file.filename for file in result.of(Outcome.COPIED)} == {
-        "acme_greeting-1.0.0-py3-none-any.whl",
-        "acme_hello-1.0.0-py3-none-any.whl",
-        LEGACY_WHEEL,
-    }
+
+    copies = {file.filename for file in result.of(Outcome.COPIED)}
+    assert not result.refused and {LEGACY_WHEEL, "acme_hello-1.0.0-py3-none-any.whl"} <= copies
+
+
+def test_a_mirror_into_s3_serves_pip_and_uv_with_the_upstream_stopped(
+    upstream: Upstream, tmp_path: Path, s3_env: dict[str, str], moto_endpoint: str, bucket: str
+) -> None:
+    lock, _ = uv_lock(tmp_path / "app", upstream)
+    result = mirror([lock], repository=f"s3://{bucket}", env=s3_env)
+    assert result.of(Outcome.COPIED) and not result.refused
+    upstream.stop()
+
+    index_url = f"{moto_endpoint}/{bucket}/simple/"
+    python = pip_install(tmp_path / "pip", index_url, "acme-hello", "legacy-thing")
+    assert run_python(python, HELLO) == GREETING
+    python = uv_install(tmp_path / "uv", index_url, "acme-hello", "legacy-thing")
+    assert run_python(python, HELLO) == GREETING
 
 
 # --- what a re-run costs ------------------------------------------------------------------
