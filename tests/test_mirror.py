@@ -34,7 +34,7 @@ from tests.installers import pip_install, run, run_python, uv_binary, uv_install
 from tests.invoking import error_line, invoke
 from tests.motoserver import REGION, MotoServer, bucket_storage
 from tests.racing import race
-from tests.upstream import UPLOADED, Upstream
+from tests.upstream import MOVED, UPLOADED, Upstream
 
 HELLO = "import acme_hello, acme_greeting; print(acme_greeting.greet('CI'))"
 GREETING = "Hello, CI, from the private index!"
@@ -646,6 +646,18 @@ def test_an_upstream_serving_html_alone_is_read_as_pip_reads_it(
 
     assert {file.filename for file in result.of(Outcome.COPIED)} == pinned_files(upstream_files)
     assert all(file.size for file in result.files)
+
+
+def test_relative_links_resolve_against_the_page_an_upstream_redirected_to(
+    upstream: Upstream, upstream_files: list[Path], tmp_path: Path
+) -> None:
+    lock, _ = requirements_lock(tmp_path / "app", upstream)
+    upstream.relative_links = True
+    moved = f"{upstream.origin}{MOVED}"
+
+    result = mirror([lock], upstream=moved, repository=str(tmp_path / "r"), env={})
+
+    assert {file.filename for file in result.of(Outcome.COPIED)} == pinned_files(upstream_files)
 
 
 # --- the team's own packages, and the upstream's metadata ---------------------------------

@@ -29,6 +29,8 @@ from packaging.utils import canonicalize_name
 
 UPLOADED = datetime(2023, 7, 17, 23, 57, 34, 350768, tzinfo=UTC)
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+# Where the index used to be: everything under it redirects to /simple/.
+MOVED = "/old/simple/"
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Upstream:
     # The host name the file links use: "localhost" puts them on another origin than the
     # pages' 127.0.0.1, as files.pythonhosted.org is to pypi.org.
     files_host: str = "127.0.0.1"
+    # Links relative to the page (../../packages/FILE), as devpi and Artifactory write them.
+    relative_links: bool = False
     files: dict[str, Served] = field(default_factory=dict[str, Served])
     requests: list[Request] = field(default_factory=list[Request])
     _server: ThreadingHTTPServer | None = None
@@ -144,6 +148,8 @@ class Upstream:
         )
 
     def _file_url(self, served: Served) -> str:
+        if self.relative_links:
+            return f"../../packages/{quote(served.filename)}"
         assert self._server is not None
         port = self._server.server_address[1]
         return f"http://{self.files_host}:{port}/packages/{quote(served.filename)}"
@@ -204,7 +210,10 @@ class Upstream:
                 if path.startswith("/simple/") and not self._authorized():
                     self._answer(401, b"login required", "text/plain", realm=True)
                     return
-                if path == "/simple/":
+                if path.startswith(MOVED):
+                    # The index's old address, as an index that moved keeps it answering.
+                    self._redirect(path.removeprefix(MOVED.removesuffix("/simple/")))
+                elif path == "/simple/":
                     as_json = self._wants_json()
                     self._answer(200, upstream.root(as_json), self._page_type(as_json))
                 elif path.startswith("/simple/"):
@@ -214,11 +223,15 @@ class Upstream:
                 else:
                     self._answer(404, b"not found", "text/plain")
 
+            def _redirect(self, location: str) -> None:
+                self.send_response(301)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def _project(self, name: str) -> None:
                 if canonicalize_name(name) != name:
-                    self.send_response(301)
-                    self.send_header("Location", f"/simple/{canonicalize_name(name)}/")
-                    self.end_headers()
+                    self._redirect(f"/simple/{canonicalize_name(name)}/")
                     return
                 if not upstream._project_files(name):
                     self._answer(404, b"no such project", "text/plain")

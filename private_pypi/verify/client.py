@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 from urllib.request import url2pathname
 
 import urllib3
@@ -162,7 +162,7 @@ class _PooledBody:
 
     def __init__(self, response: urllib3.BaseHTTPResponse, url: str) -> None:
         self._response = response
-        self.url = response.url or url
+        self.url = _final_url(response, url)
         self.content_type: str | None = response.headers.get("Content-Type")
 
     def read(self, amt: int | None = None, /) -> bytes:
@@ -349,6 +349,16 @@ class IndexClient:
             raise Unreachable(f"HTTP 401: {self._unauthorized}")
         status = f"HTTP {response.status} {response.reason}"
         raise Unreachable(status + (self._after if response.status in SERVER_ERRORS else ""))
+
+
+def _final_url(response: urllib3.BaseHTTPResponse, url: str) -> str:
+    """Where a GET of `url` ended up: its last redirect's target, as the browser resolves it.
+    (The response's own `url` is only the last request's path.)"""
+    history = response.retries.history if response.retries else ()
+    redirects = [step for step in history if step.redirect_location]
+    if not redirects:
+        return url
+    return urljoin(redirects[-1].url or url, redirects[-1].redirect_location)
 
 
 def _open_file(url: str) -> Body:
