@@ -17,13 +17,18 @@ import sys
 import tarfile
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from private_pypi.distributions import Distribution
 from private_pypi.index import Index
 from private_pypi.mirror import Outcome, mirror, read_lock
+from private_pypi.mirror.copying import Mirror
+from private_pypi.mirror.credentials import NetrcLogins, UpstreamCredentials
+from private_pypi.mirror.upstream import Upstream as UpstreamReader
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.storage import LocalStorage, Storage
@@ -790,3 +795,28 @@ def test_mirror_explains_itself_and_a_missing_or_wrong_lock_is_one_line(tmp_path
         "https://pypi.org/simple/, or NAME=URL to name it as uv does"
     )
     assert not (tmp_path / "repository").exists()
+
+
+def test_a_large_release_is_copied_in_batches_that_bound_the_temporary_files(
+    upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock, _ = uv_lock(tmp_path / "app", upstream)
+    storage = LocalStorage(tmp_path / "repository")
+    batches: list[list[str]] = []
+    publish = Publisher.publish
+
+    def recording(self: Publisher, distributions: Sequence[Distribution], **options: Any) -> Any:
+        batches.append([distribution.filename for distribution in distributions])
+        return publish(self, distributions, **options)
+
+    monkeypatch.setattr(Publisher, "publish", recording)
+    index = upstream.index_url
+    reader = UpstreamReader(
+        {index: UpstreamCredentials(index, None, NetrcLogins(Path(os.devnull)))}
+    )
+    # Batches of one file: each is published before the next is downloaded.
+    Mirror(Index(storage), reader, batch_bytes=1).run(read_lock(lock, {}).files)
+
+    assert sorted(map(len, batches)) == [1] * len(batches)
+    assert len(batches) == len(read_lock(lock, {}).files)
+    read_repository(storage).assert_settled()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +44,7 @@ from .report import MirroredFile, Outcome
 from .upstream import Upstream, UpstreamFile, UpstreamPage
 
 ProgressFor = Callable[[str, int], Progress | None]
+BATCH_BYTES = 256 * 1024 * 1024
 NOTHING_WRITTEN = "refused, nothing of it was written"
 
 
@@ -80,23 +81,36 @@ class ProjectCopy:
 class Mirror:
     index: Index
     upstream: Upstream
-    # Downloads in flight at once; each project's files are published together after them.
-    workers: int = 4
+    # Projects in flight at once, and downloads in flight in each: a re-run is two page
+    # reads a project, and a first run mostly waits on downloads.
+    projects_at_once: int = 4
+    downloads_at_once: int = 4
+    # A project's files are downloaded and published in batches of about this many bytes,
+    # so the temporary files stay this small however large the project's release is.
+    batch_bytes: int = BATCH_BYTES
     clock: Clock = utc_now
     download_progress: ProgressFor = no_progress
     upload_progress: ProgressFor = no_progress
     on_file: Callable[[MirroredFile], None] = lambda _: None
 
     def run(self, pins: Iterable[PinnedFile], *, dry_run: bool = False) -> ProjectCopy:
-        """Mirror every pinned file; each file's outcome in order, and the pages written."""
+        """Mirror every pinned file; each file's outcome, in project order, and the pages
+        written."""
         done = ProjectCopy()
         projects: dict[NormalizedName, list[PinnedFile]] = {}
         for pin in _unique(pins):
             projects.setdefault(pin.project, []).append(pin)
-        for name in sorted(projects):
-            copy = _ProjectMirror(self, name, dry_run).run(projects[name])
-            done.files += copy.files
-            done.pages += copy.pages
+
+        def copy(name: NormalizedName) -> ProjectCopy:
+            return _ProjectMirror(self, name, dry_run).run(projects[name])
+
+        with ThreadPoolExecutor(self.projects_at_once) as pool:
+            # In name order, each project's lines once it is done.
+            for copied in pool.map(copy, sorted(projects)):
+                for file in copied.files:
+                    self.on_file(file)
+                done.files += copied.files
+                done.pages += copied.pages
         return done
 
 
@@ -183,7 +197,6 @@ class _ProjectMirror:
 
     def _report(self, file: MirroredFile) -> None:
         self.copy.files.append(file)
-        self.mirror.on_file(file)
 
     def _refuse(self, pin: PinnedFile, filename: str, reason: str) -> None:
         refused = Outcome.REFUSED
@@ -246,28 +259,33 @@ class _ProjectMirror:
     # --- copying ----------------------------------------------------------------------
 
     def _copy(self, planned: list[_Planned], page: ProjectPage | None) -> dict[str, MirroredFile]:
-        """Download, check and publish the planned files; the copied ones by name."""
-        if not planned:
-            return {}
+        """Download, check and publish the planned files, a batch at a time; the copied
+        ones by name."""
+        copied: dict[str, MirroredFile] = {}
+        accepted: list[Distribution] = []
+        for batch in _batches(planned, self.mirror.batch_bytes):
+            copied |= self._copy_batch(batch, page, accepted)
+        return copied
+
+    def _copy_batch(
+        self, batch: list[_Planned], page: ProjectPage | None, accepted: list[Distribution]
+    ) -> dict[str, MirroredFile]:
+        """Download and check the batch into a directory of its own, publish what passes,
+        and add it to `accepted`, the project's files that the next batch must agree with."""
         with tempfile.TemporaryDirectory(prefix="private-pypi-mirror-") as scratch:
-            directory = Path(scratch)
-
-            def fetch(plan: _Planned) -> _Fetched:
-                return self._fetch(plan, directory)
-
-            with ThreadPoolExecutor(self.mirror.workers) as pool:
-                fetched = list(pool.map(fetch, planned))
-            accepted: list[_Fetched] = []
+            with ThreadPoolExecutor(self.mirror.downloads_at_once) as pool:
+                fetched = list(pool.map(self._fetch, batch, [Path(scratch)] * len(batch)))
+            checked: list[_Fetched] = []
             for item in fetched:
-                if item.distribution is None:
-                    self._refuse(item.planned.pin, item.planned.file.filename, item.reason)
-                    continue
-                reason = _release_refusal(page, [f.distribution for f in accepted], item)
-                if reason:
-                    self._refuse(item.planned.pin, item.planned.file.filename, reason)
-                else:
-                    accepted.append(item)
-            return self._publish(accepted)
+                reason = item.reason
+                if item.distribution is not None:
+                    reason = _release_refusal(page, accepted, item.distribution)
+                    if not reason:
+                        checked.append(item)
+                        accepted.append(item.distribution)
+                        continue
+                self._refuse(item.planned.pin, item.planned.file.filename, reason)
+            return self._publish(checked)
 
     def _fetch(self, plan: _Planned, scratch: Path) -> _Fetched:
         pin, file = plan.pin, plan.file
@@ -457,14 +475,29 @@ def _hash_mismatch(pin: PinnedFile, file: UpstreamFile, digests: dict[str, str])
 
 
 def _release_refusal(
-    page: ProjectPage | None, accepted: list[Distribution | None], item: _Fetched
+    page: ProjectPage | None, accepted: list[Distribution], distribution: Distribution
 ) -> str:
-    """Why the file would give its release a second meaning here, as publish refuses it."""
-    assert item.distribution is not None
-    others = [distribution for distribution in accepted if distribution is not None]
-    problems = release_problems(page.files if page else (), [*others, item.distribution])
-    prefix = f"{item.distribution.filename}: "
+    """Why the file would give its release a second meaning here, as publish refuses it,
+    beside what the page had and the files accepted before it."""
+    problems = release_problems(page.files if page else (), [*accepted, distribution])
+    prefix = f"{distribution.filename}: "
     return "; ".join(problem.removeprefix(prefix) for problem in problems)
+
+
+def _batches(planned: list[_Planned], limit: int) -> Iterator[list[_Planned]]:
+    """The files in batches of at most `limit` bytes, as far as their sizes are known (a
+    larger file is a batch of its own)."""
+    batch: list[_Planned] = []
+    size = 0
+    for plan in planned:
+        known = plan.pin.size or plan.file.size or 0
+        if batch and size + known > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(plan)
+        size += known
+    if batch:
+        yield batch
 
 
 def _file(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,6 +97,7 @@ class Upstream:
         self._credentials = credentials
         self._retry = retry
         self._clients: dict[str, IndexClient] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -157,19 +159,21 @@ class Upstream:
         return buffer.getvalue()
 
     def _client(self, index: str) -> IndexClient:
-        client = self._clients.get(index)
-        if client is None:
-            credentials = self._credentials[index]
-            client = IndexClient(
-                index,
-                retry=self._retry,
-                limits=self.limits,
-                reader=credentials,
-                name=CLIENT_NAME,
-                unauthorized=credentials.unauthorized(),
-            )
-            self._clients[index] = client
-        return client
+        """The index's client, made on first use: one pool of connections for all threads."""
+        with self._lock:
+            client = self._clients.get(index)
+            if client is None:
+                credentials = self._credentials[index]
+                client = IndexClient(
+                    index,
+                    retry=self._retry,
+                    limits=self.limits,
+                    reader=credentials,
+                    name=CLIENT_NAME,
+                    unauthorized=credentials.unauthorized(),
+                )
+                self._clients[index] = client
+            return client
 
 
 def _parse(project: NormalizedName, url: str, content_type: str | None, body: bytes) -> ProjectPage:
