@@ -12,9 +12,11 @@ import ensurepip
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -769,6 +771,42 @@ def test_a_mirror_cut_short_by_s3_is_one_line_and_a_rerun_finishes_it(
     repository = read_repository(bucket_storage(proxy.url, bucket))
     repository.assert_settled()
     assert repository.files("yanky") == {"yanky-1.0-py3-none-any.whl"}
+
+
+def test_ctrl_c_stops_a_download_at_once_and_leaves_nothing_behind(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    big = wheel(tmp_path / "big", "bigdata", "1.0", payload=os.urandom(4 * 1024 * 1024))
+    upstream.add(big)
+    upstream.slow_files = 1.0  # a minute for the whole file
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(f"bigdata==1.0 --hash=sha256:{upstream.files[big.name].page_sha256}\n")
+    scratch, repository = tmp_path / "tmp", tmp_path / "repository"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PRIVATE_PYPI_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "mirror", "--from", str(lock),
+         "--upstream", upstream.index_url, "-r", str(repository)],
+        cwd=Path(__file__).parent.parent, env={**env, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not any(r.path.endswith(big.name) for r in upstream.requests):
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        time.sleep(2)  # a few chunks in
+
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+    assert time.monotonic() - interrupted < 15, "it waited for the download to finish"
+    assert process.returncode != 0 and "Traceback" not in stderr, stderr
+    assert list(scratch.iterdir()) == []
+    assert not list(repository.rglob("bigdata*"))
 
 
 # --- the command line ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from packaging.utils import canonicalize_name
 
 UPLOADED = datetime(2023, 7, 17, 23, 57, 34, 350768, tzinfo=UTC)
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+CHUNK = 64 * 1024
 # Where the index used to be: everything under it redirects to /simple/.
 MOVED = "/old/simple/"
 
@@ -72,6 +74,8 @@ class Upstream:
     files_host: str = "127.0.0.1"
     # Links relative to the page (../../packages/FILE), as devpi and Artifactory write them.
     relative_links: bool = False
+    # Seconds to wait before each 64 KiB of a file: a slow upstream, for a test to interrupt.
+    slow_files: float = 0
     files: dict[str, Served] = field(default_factory=dict[str, Served])
     requests: list[Request] = field(default_factory=list[Request])
     _server: ThreadingHTTPServer | None = None
@@ -247,7 +251,7 @@ class Upstream:
                 elif filename.endswith(".metadata") and served.metadata:
                     self._answer(200, served.metadata, "application/octet-stream")
                 elif filename == served.filename:
-                    self._answer(200, served.body, "application/octet-stream")
+                    self._answer(200, served.body, "application/octet-stream", slow=True)
                 else:
                     self._answer(404, b"no such file", "text/plain")
 
@@ -265,7 +269,13 @@ class Upstream:
                 return JSON_TYPE if as_json else "text/html; charset=utf-8"
 
             def _answer(
-                self, status: int, body: bytes, content_type: str, *, realm: bool = False
+                self,
+                status: int,
+                body: bytes,
+                content_type: str,
+                *,
+                realm: bool = False,
+                slow: bool = False,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -273,7 +283,14 @@ class Upstream:
                 if realm:
                     self.send_header("WWW-Authenticate", 'Basic realm="upstream"')
                 self.end_headers()
-                self.wfile.write(body)
+                step = CHUNK if slow and upstream.slow_files else len(body) or 1
+                try:
+                    for start in range(0, len(body), step):
+                        if slow and upstream.slow_files:
+                            time.sleep(upstream.slow_files)
+                        self.wfile.write(body[start : start + step])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away: what an interrupted download does
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,11 @@ NOTHING_WRITTEN = "refused, nothing of it was written"
 
 def no_progress(label: str, total: int) -> Progress | None:
     return None
+
+
+class _Stopped(Exception):
+    """The run is stopping (Ctrl-C, or a failure elsewhere): a download ends at its next
+    chunk, and a project not yet started is not started."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class Mirror:
     download_progress: ProgressFor = no_progress
     upload_progress: ProgressFor = no_progress
     on_file: Callable[[MirroredFile], None] = lambda _: None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def run(self, pins: Iterable[PinnedFile], *, dry_run: bool = False) -> ProjectCopy:
         """Mirror every pinned file; each file's outcome, in project order, and the pages
@@ -102,15 +109,22 @@ class Mirror:
             projects.setdefault(pin.project, []).append(pin)
 
         def copy(name: NormalizedName) -> ProjectCopy:
+            if self.stopping.is_set():
+                raise _Stopped
             return _ProjectMirror(self, name, dry_run).run(projects[name])
 
         with ThreadPoolExecutor(self.projects_at_once) as pool:
-            # In name order, each project's lines once it is done.
-            for copied in pool.map(copy, sorted(projects)):
-                for file in copied.files:
-                    self.on_file(file)
-                done.files += copied.files
-                done.pages += copied.pages
+            try:
+                # In name order, each project's lines once it is done.
+                for copied in pool.map(copy, sorted(projects)):
+                    for file in copied.files:
+                        self.on_file(file)
+                    done.files += copied.files
+                    done.pages += copied.pages
+            except BaseException:
+                # Ctrl-C, or an error: the threads stop at their next chunk, not their end.
+                self.stopping.set()
+                raise
         return done
 
 
@@ -293,15 +307,18 @@ class _ProjectMirror:
         known_size = pin.size or file.size
         limit = known_size or self.mirror.upstream.limits.file_bytes
         path = scratch / file.filename
+        bar = self.mirror.download_progress(file.filename, known_size or 0)
+
+        def progress(chunk: int) -> None:
+            if self.mirror.stopping.is_set():
+                raise _Stopped
+            if bar is not None:
+                bar(chunk)
+
         try:
             with path.open("wb") as into:
                 download = self.mirror.upstream.download(
-                    plan.index,
-                    file,
-                    into,
-                    limit=limit,
-                    algorithms=algorithms,
-                    progress=self.mirror.download_progress(file.filename, known_size or 0),
+                    plan.index, file, into, limit=limit, algorithms=algorithms, progress=progress
                 )
         except TooLarge:
             said = "the lock pins" if pin.size else "its page gives"
