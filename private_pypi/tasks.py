@@ -317,8 +317,9 @@ def mirror(
     dry_run: bool = False,
     json_: bool = False,
 ) -> None:
-    """Copy exactly the files a lock pins from an upstream index into this one, each checked
-    against the lock's hash: then every install needs this index alone."""
+    """Copy exactly the files a lock pins from an upstream index into this one, hash-checked.
+
+    Then every install needs this index alone: see README, "Mirroring a lock"."""
     try:
         # Imported here: the mirror reads the upstream with pypi-simple, an extra.
         from .mirror import mirror as run
