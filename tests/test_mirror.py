@@ -667,6 +667,25 @@ def test_relative_links_resolve_against_the_page_an_upstream_redirected_to(
     assert {file.filename for file in result.of(Outcome.COPIED)} == pinned_files(upstream_files)
 
 
+def test_two_locks_pinning_other_bytes_under_one_name_copy_the_first_and_refuse_the_other(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    lock, _ = uv_lock(tmp_path / "app", upstream)
+    other = tmp_path / "pylock.toml"
+    name = "yanky-1.0-py3-none-any.whl"
+    other.write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\n[[packages]]\nname = "yanky"\n'
+        f'wheels = [{{ name = "{name}", hashes = {{ sha256 = "{"0" * 64}" }} }}]\n'
+    )
+    result = mirror(
+        [lock, other], upstream=upstream.index_url, repository=str(tmp_path / "r"), env={}
+    )
+
+    (refused,) = result.refused
+    assert (refused.filename, refused.reason) == (name, f"{lock} pins other bytes under this name")
+    assert name in {file.filename for file in result.of(Outcome.COPIED)}
+
+
 # --- the team's own packages, and the upstream's metadata ---------------------------------
 
 

@@ -1,6 +1,6 @@
 """Copy the files a lock pins from the upstream into the index, project by project.
 
-For each project, in name order:
+Projects go a few at a time, and their lines come out in name order. For each project:
 
 1. One read of its page in the index. A pinned file there with the pinned bytes is
    present, and is not downloaded; one there with other bytes, or deleted, is refused.
@@ -12,8 +12,9 @@ For each project, in name order:
    own; then inspected as publish inspects a file (with the MIRRORED acceptance: the legacy
    files PyPI holds). A wheel's PEP 658 metadata is the upstream's when its hash checks and
    it is the wheel's METADATA, else the wheel's own, said so.
-4. The project's accepted files are published together through publish's Publisher, so
-   files go first and pages after, with conditional writes, as for any publish.
+4. The project's accepted files are published through publish's Publisher, in batches of
+   about 256 MB (so the temporary files stay that small), so files go first and pages
+   after, with conditional writes, as for any publish.
 5. The upstream's yanks, with their reasons, are carried over to files not yanked here.
    Nothing is ever unyanked: a yank made in this index stays.
 
@@ -105,7 +106,7 @@ class Mirror:
         written."""
         done = ProjectCopy()
         projects: dict[NormalizedName, list[PinnedFile]] = {}
-        for pin in _unique(pins):
+        for pin in pins:
             projects.setdefault(pin.project, []).append(pin)
 
         def copy(name: NormalizedName) -> ProjectCopy:
@@ -128,15 +129,6 @@ class Mirror:
         return done
 
 
-def _unique(pins: Iterable[PinnedFile]) -> list[PinnedFile]:
-    """Each file once, though several locks pin it."""
-    seen: dict[tuple[str, str], PinnedFile] = {}
-    for pin in pins:
-        key = (pin.project, pin.filename or f"sha256:{pin.sha256}")
-        seen.setdefault(key, pin)
-    return list(seen.values())
-
-
 @dataclass
 class _ProjectMirror:
     mirror: Mirror
@@ -153,7 +145,7 @@ class _ProjectMirror:
 
     def run(self, pins: list[PinnedFile]) -> ProjectCopy:
         page = self.index.project(self.name)
-        present, missing = self._sort(page, pins)
+        present, missing = self._sort(page, self._distinct(pins))
         planned: dict[str, _Planned] = {}
         for pin in missing:
             found = self._locate(pin, page)
@@ -173,6 +165,17 @@ class _ProjectMirror:
         for file in copied.values():
             self._report(replace(file, yanked=carried.get(file.filename)))
         return self.copy
+
+    def _distinct(self, pins: list[PinnedFile]) -> list[PinnedFile]:
+        """Each file once, though several locks pin it; a pin of other bytes under a name
+        another lock pins first is refused."""
+        first: dict[str, PinnedFile] = {}
+        for pin in pins:
+            earlier = first.setdefault(pin.filename or f"sha256:{pin.sha256}", pin)
+            if earlier is not pin and not _same_bytes(earlier, pin):
+                reason = f"{earlier.lock} pins other bytes under this name"
+                self._refuse(pin, pin.label, reason)
+        return list(first.values())
 
     def _sort(
         self, page: ProjectPage | None, pins: list[PinnedFile]
@@ -426,6 +429,14 @@ _DELETED = (
     "its release was deleted from this index, and a deleted release is never published "
     "again; pin another version"
 )
+
+
+def _same_bytes(one: PinnedFile, other: PinnedFile) -> bool:
+    """Whether two pins agree on every hash algorithm they share."""
+    mine, theirs = dict(one.hashes), dict(other.hashes)
+    return all(
+        theirs[algorithm] == digest for algorithm, digest in mine.items() if algorithm in theirs
+    )
 
 
 def _indexed(page: ProjectPage | None, pin: PinnedFile) -> FileEntry | None:
