@@ -686,6 +686,28 @@ def test_two_locks_pinning_other_bytes_under_one_name_copy_the_first_and_refuse_
     assert name in {file.filename for file in result.of(Outcome.COPIED)}
 
 
+def test_another_index_of_this_kind_in_a_directory_is_an_upstream_too(
+    example_dists: list[Path], tmp_path: Path
+) -> None:
+    # Staging's index, read through file://, copied into production's by its lock.
+    staging = LocalStorage(tmp_path / "staging")
+    Publisher(Index(staging)).publish(inspect_all(example_dists))
+    hashes = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in example_dists}
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(
+        "".join(
+            f"{path.name.split('-')[0]}=={path.name.split('-')[1].removesuffix('.tar.gz')} "
+            f"--hash=sha256:{digest}\n"
+            for path, digest in hashes.items()
+        )
+    )
+    result = mirror(
+        [lock], upstream=staging.index_url, repository=str(tmp_path / "production"), env={}
+    )
+
+    assert {file.filename for file in result.of(Outcome.COPIED)} == {p.name for p in hashes}
+
+
 # --- the team's own packages, and the upstream's metadata ---------------------------------
 
 
