@@ -20,6 +20,7 @@ from private_pypi.stack import rotate_keys as rotate_stack_keys
 from private_pypi.tasks import (
     build,
     delete,
+    mirror,
     publish,
     reindex,
     reports_errors,
@@ -91,6 +92,7 @@ def rotate_keys(c: Context, stack: str | None = None) -> None:
 namespace = Collection(
     build,
     publish,
+    mirror,
     yank,
     unyank,
     delete,

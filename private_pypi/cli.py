@@ -50,6 +50,8 @@ ENVIRONMENT = {
     "verbose": "PRIVATE_PYPI_VERBOSE",
     "quiet": "PRIVATE_PYPI_QUIET",
     "json": "PRIVATE_PYPI_JSON",
+    "from": "PRIVATE_PYPI_MIRROR_FROM",
+    "upstream": "PRIVATE_PYPI_UPSTREAM",
     "no_progress": "PRIVATE_PYPI_NO_PROGRESS",
 }
 
@@ -126,7 +128,8 @@ def here() -> Surroundings:
 @click.version_option(__version__, "--version", prog_name=PROGRAM, message="%(prog)s %(version)s")
 def app() -> None:
     """Build Python packages, publish them to a private index on S3 (or in a directory),
-    and look after it: yank, unyank, delete, status, reindex, verify.
+    and look after it: yank, unyank, delete, status, reindex, verify; mirror what a
+    lock pins.
 
     Run `private-pypi COMMAND -h` for a command's options.
     """
@@ -274,6 +277,53 @@ def status(name: str, status: str, reason: str, repository: str | None, console:
     console.result(run(StatusSettings(name, status, reason, repository), here(), console))
 
 
+@app.command(
+    name="mirror",
+    context_settings=CONTEXT,
+    short_help="Copy exactly the files a lock pins from an upstream index into this one.",
+)
+@option(
+    "-f",
+    "--from",
+    "locks",
+    multiple=True,
+    required=True,
+    type=PathList(path_type=Path),
+    help="A lock to mirror (repeatable): uv.lock, pylock.toml, or a requirements file with "
+    "--hash pins.",
+)
+@option(
+    "-u",
+    "--upstream",
+    metavar="URL",
+    help="The index to copy from, URL or NAME=URL (as uv names an index); else the index the "
+    "lock names for each package, then https://pypi.org/simple/. Credentials: in the URL, "
+    "UV_INDEX_NAME_USERNAME and _PASSWORD, or .netrc.",
+)
+@repository_option
+@option(
+    "-n", "--dry-run", is_flag=True, help="Say what would be copied and its size; write nothing."
+)
+@output_options
+def mirror_command(
+    locks: tuple[Path, ...],
+    upstream: str | None,
+    repository: str | None,
+    dry_run: bool,
+    console: Console,
+) -> int:
+    """Copy every file the locks pin, for every platform they list, from the upstream index
+    into this one: each checked against the lock's sha256 (and the upstream's), then
+    published as publish does. Files already here are skipped without a download, so a run
+    again writes nothing. Then installs need this index alone (--index-url)."""
+    from .commands.mirror import MirrorSettings
+    from .commands.mirror import mirror as run
+
+    return console.finished(
+        run(MirrorSettings(locks, upstream, repository, dry_run), here(), console)
+    )
+
+
 @app.command(context_settings=CONTEXT, short_help="Rebuild every page from the stored files.")
 @repository_option
 @output_options
@@ -297,7 +347,7 @@ def verify(repository: str | None, console: Console) -> int:
     """Check the live index as a client: pages parse and agree, files match their hashes."""
     from .commands.verify import verify as run
 
-    return console.verified(run(repository, here(), console))
+    return console.finished(run(repository, here(), console))
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -23,13 +23,16 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progress | None:
-    """Progress for an upload of `total` bytes, which s3transfer's threads call with each
-    chunk sent: a bar that fits the terminal, plain lines off one, None for a small file."""
+def progress_bar(
+    label: str, total: int, stream: TextIO = sys.stderr, *, verb: str = "uploaded"
+) -> Progress | None:
+    """Progress for an upload (or, as `verb` says, a download) of `total` bytes, which
+    s3transfer's threads call with each chunk sent: a bar that fits the terminal, plain
+    lines off one, None for a small file."""
     if total < PROGRESS_THRESHOLD:
         return None
     if not stream.isatty():
-        return _plain_lines(label, total, stream)
+        return _plain_lines(label, total, stream, verb)
     from tqdm import tqdm  # only for a large file on a terminal
 
     bar = tqdm(
@@ -58,7 +61,7 @@ def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progres
     return advance
 
 
-def _plain_lines(label: str, total: int, stream: TextIO) -> Progress:
+def _plain_lines(label: str, total: int, stream: TextIO, verb: str) -> Progress:
     lock = threading.Lock()
     sent = 0
     steps = list(PLAIN_STEPS)
@@ -68,7 +71,7 @@ def _plain_lines(label: str, total: int, stream: TextIO) -> Progress:
         with lock:
             sent += chunk
             while steps and sent >= steps[0] * total:
-                stream.write(f"  {label}: {steps.pop(0):.0%} of {human_size(total)} uploaded\n")
+                stream.write(f"  {label}: {steps.pop(0):.0%} of {human_size(total)} {verb}\n")
                 stream.flush()
 
     return advance

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import posixpath
 import re
 import stat
 import tarfile
@@ -90,6 +91,25 @@ _MAX_PROBLEM_CHARS = 200
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """What inspection accepts beyond what today's specs and tools write.
+
+    A team's own files get none of it (PUBLISHED). A file copied from another index
+    (MIRRORED) was accepted there years ago and installs today, so refusing it would only
+    break the lock that pins it: Metadata-Version 2.0, which the wheel package wrote before
+    0.31 (ply 3.11, webencodings 0.5.1), and links in an sdist to members of the same sdist
+    (funcsigs 1.0.2). Every other check, bombs, paths and twins among them, stays.
+    """
+
+    metadata_versions: frozenset[str] = frozenset()
+    links_inside: bool = False
+
+
+PUBLISHED = Acceptance()
+MIRRORED = Acceptance(metadata_versions=frozenset({"2.0"}), links_inside=True)
+
+
+@dataclass(frozen=True)
 class Distribution:
     path: Path
     filename: str
@@ -108,7 +128,7 @@ class Distribution:
     details: ReleaseDetails | None = field(default=None, compare=False)
 
 
-def inspect(path: Path) -> Distribution:
+def inspect(path: Path, acceptance: Acceptance = PUBLISHED) -> Distribution:
     """Validate a wheel or sdist and read what the index needs from it.
 
     Raises InvalidDistribution naming the file and the reason.
@@ -120,10 +140,10 @@ def inspect(path: Path) -> Distribution:
         if not stat.S_ISREG(path.stat().st_mode):
             raise _Refused("not a regular file")
         if filename.endswith(".tar.gz"):
-            contents = _read_tar_gz(path, filename)
+            contents = _read_tar_gz(path, filename, acceptance)
         else:
             contents = _read_zip(path, kind, filename)
-        metadata = _parse_metadata(contents.metadata, contents.metadata_member)
+        metadata = _parse_metadata(contents.metadata, contents.metadata_member, acceptance)
         _check_matches_filename(metadata, project, version)
     except _Refused as refusal:
         raise InvalidDistribution(filename, str(refusal)) from None
@@ -149,12 +169,13 @@ def inspect(path: Path) -> Distribution:
 
 def check_archive(filename: str, file: BinaryIO) -> None:
     """Inspection's checks of an archive's members, for a file that was published before
-    them: raises InvalidDistribution as inspect() would. A .tar.gz is read from its start
-    to its end; a zip only where zipfile seeks, to its member list at the end."""
+    them: raises InvalidDistribution as inspect() would of a file in the repository, which
+    may be mirrored (MIRRORED). A .tar.gz is read from its start to its end; a zip only
+    where zipfile seeks, to its member list at the end."""
     kind, _, _ = parse_filename(filename)
     try:
         if filename.endswith(".tar.gz"):
-            _scan_tar_gz(HashingReader(file), filename)
+            _scan_tar_gz(HashingReader(file), filename, MIRRORED)
         else:
             with _reading_zip(), zipfile.ZipFile(file) as archive:
                 _check_zip_members(archive.infolist(), kind, filename)
@@ -617,17 +638,19 @@ def _refused_member_type(name: str, member_type: str) -> _Refused:
     )
 
 
-def _read_tar_gz(path: Path, filename: str) -> _ArchiveRead:
+def _read_tar_gz(path: Path, filename: str, acceptance: Acceptance) -> _ArchiveRead:
     with path.open("rb") as file:
         compressed = HashingReader(file)
-        metadata_member, metadata = _scan_tar_gz(compressed, filename)
+        metadata_member, metadata = _scan_tar_gz(compressed, filename, acceptance)
         compressed.drain()
     return _ArchiveRead(
         metadata_member, metadata, compressed.digest.hexdigest(), compressed.bytes_read
     )
 
 
-def _scan_tar_gz(compressed: HashingReader, filename: str) -> tuple[str, bytes]:
+def _scan_tar_gz(
+    compressed: HashingReader, filename: str, acceptance: Acceptance
+) -> tuple[str, bytes]:
     """Check every member of a .tar.gz as it streams past; its metadata member and bytes."""
     metadata_member = _sdist_metadata_member(filename)
     # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
@@ -636,7 +659,7 @@ def _scan_tar_gz(compressed: HashingReader, filename: str) -> tuple[str, bytes]:
         with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
             inflated = _InflationGuard(inflating, compressed)
             with tarfile.open(fileobj=inflated, mode="r|") as archive:
-                metadata = _scan_tar(archive, filename, metadata_member)
+                metadata = _scan_tar(archive, filename, metadata_member, acceptance)
             # Inflating the rest verifies the gzip checksum and hashes the file's tail.
             inflated.drain()
     except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
@@ -652,12 +675,15 @@ def _scan_tar_gz(compressed: HashingReader, filename: str) -> tuple[str, bytes]:
     return metadata_member, metadata
 
 
-def _scan_tar(archive: tarfile.TarFile, filename: str, metadata_member: str) -> bytes:
+def _scan_tar(
+    archive: tarfile.TarFile, filename: str, metadata_member: str, acceptance: Acceptance
+) -> bytes:
     metadata: bytes | None = None
     files: list[str] = []
     for member in archive:
         _check_member_path(member.name, directory=member.isdir())
-        if not (member.isreg() or member.isdir()):
+        linked_inside = acceptance.links_inside and _links_inside(member)
+        if not (member.isreg() or member.isdir() or linked_inside):
             member_type = _TAR_MEMBER_TYPES.get(member.type, "an unsupported tar member type")
             raise _refused_member_type(member.name, member_type)
         # Refuse on the header's word: stepping over this member would inflate it.
@@ -667,7 +693,7 @@ def _scan_tar(archive: tarfile.TarFile, filename: str, metadata_member: str) -> 
                 f"archive over the {MAX_UNPACKED_BYTES // GiB} GiB limit: "
                 "refusing a possible tar bomb"
             )
-        if member.isreg():
+        if member.isreg() or linked_inside:
             files.append(member.name)
         if member.name == metadata_member and metadata is None:
             _check_metadata_size(member.name, member.size)
@@ -679,6 +705,16 @@ def _scan_tar(archive: tarfile.TarFile, filename: str, metadata_member: str) -> 
     if metadata is None:
         raise _missing(metadata_member)
     return metadata
+
+
+def _links_inside(member: tarfile.TarInfo) -> bool:
+    """Whether a member is a link to a path inside the archive (not outside, not absolute)."""
+    if not (member.issym() or member.islnk()) or "\\" in member.linkname:
+        return False
+    # A symbolic link is relative to its own directory, a hard link to the archive's root.
+    base = posixpath.dirname(member.name) if member.issym() else ""
+    target = posixpath.normpath(posixpath.join(base, member.linkname))
+    return not posixpath.isabs(member.linkname) and target.split("/")[0] != ".."
 
 
 class _InflationGuard(io.RawIOBase):
@@ -740,7 +776,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD_START = re.compile(rb"(?:^|\n)[^ \t\r\n]")
 
 
-def _parse_metadata(data: bytes, member: str) -> Metadata:
+def _parse_metadata(data: bytes, member: str, acceptance: Acceptance) -> Metadata:
     _check_metadata_headers(data, member)
     try:
         return Metadata.from_email(data, validate=True)
@@ -751,6 +787,8 @@ def _parse_metadata(data: bytes, member: str) -> Metadata:
     except InvalidMetadata as error:
         problems = [error]
     essential = [problem for problem in problems if problem.field in INDEXED_FIELDS]
+    if parse_email(data)[0].get("metadata_version") in acceptance.metadata_versions:
+        essential = [problem for problem in essential if problem.field != "metadata-version"]
     if essential:
         raise _Refused(_describe_metadata_problems(essential, data, member))
     # Only the indexed fields reach a page. Builders wrote newer fields under older

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -136,6 +136,9 @@ def release_problems(
 class Publisher:
     index: Index
     clock: Clock = utc_now
+    # The upload times to record, by file name, for files that keep another index's (a
+    # mirror's copies): uv's exclude-newer and pip's --uploaded-prior-to read them.
+    upload_times: Mapping[str, datetime] = field(default_factory=dict[str, datetime])
 
     @property
     def storage(self) -> Storage:
@@ -246,7 +249,8 @@ class Publisher:
             metadata={SHA256_METADATA: distribution.sha256},
             progress=progress,
         )
-        outcome, uploaded_at = Outcome.UPLOADED, self.clock()
+        outcome = Outcome.UPLOADED
+        uploaded_at = self.upload_times.get(distribution.filename) or self.clock()
         if etag is None:
             # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
             stored_sha256 = self.storage.sha256(key)

@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from . import layout
 from .browse.assets import ASSETS_ID
-from .distributions import Distribution, inspect, parse_filename
+from .distributions import MIRRORED, Distribution, inspect, parse_filename
 from .errors import InvalidDistribution
 from .index import Index, stores
 from .pages import Catalog, CatalogEntry, FileEntry, ProjectPage
@@ -230,7 +230,8 @@ class Reindexer:
             local = Path(scratch, filename)
             self.storage.download(info.key, local)
             try:
-                distribution = inspect(local)
+                # What is stored got past publish or mirror: the mirror's legacy files too.
+                distribution = inspect(local, MIRRORED)
             except InvalidDistribution as error:
                 self._problem(f"{info.key}: left off the index: {error.reason}")
                 return None

@@ -28,6 +28,7 @@ from .commands.events import (
     Event,
     FileDone,
     Ignored,
+    Mirrored,
     Requested,
     Warned,
 )
@@ -37,6 +38,7 @@ from .storage.base import Progress
 
 if TYPE_CHECKING:
     from .commands.build import BuildOutcome
+    from .commands.mirror import MirrorOutcome
     from .commands.publish import PublishOutcome
     from .commands.reindex import ReindexOutcome
     from .commands.releases import DeletePlan, ReleaseOutcome
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 
     Outcome = (
         BuildOutcome
+        | MirrorOutcome
         | PublishOutcome
         | ReleaseOutcome
         | ReindexOutcome
@@ -120,6 +123,8 @@ class Console:
                 self._say(f"  {word} {filename} ({human_size(size)})")
                 if self.shows_requests:
                     self._say(f"    {reason}")
+            case Mirrored(line):
+                self._say(line)
             case Warned(text):
                 warning = self._paint(self.err, "warning:", "yellow")
                 self._write(self.err, f"  {warning} {render(text, self.program)}")
@@ -130,10 +135,10 @@ class Console:
             case _:
                 pass
 
-    def progress(self, label: str, total: int) -> Progress | None:
+    def progress(self, label: str, total: int, *, verb: str = "uploaded") -> Progress | None:
         if not self.show_progress or self.verbosity == Verbosity.QUIET:
             return None
-        return progress_bar(label, total, self.err)
+        return progress_bar(label, total, self.err, verb=verb)
 
     # --- the end of a command ---------------------------------------------------------------
 
@@ -155,13 +160,14 @@ class Console:
     def interrupted(self) -> None:
         self._write(self.err, INTERRUPTED)
 
-    def verified(self, outcome: VerifyOutcome) -> int:
-        """Print verify's result; its exit status, 1 with an error line if it found problems."""
+    def finished(self, outcome: Outcome) -> int:
+        """Print the result; the exit status, 1 with an error line if the result is a
+        failure (problems verify found, files a mirror refused)."""
         self.result(outcome)
-        failure = verify_failure(outcome)
-        if failure is None:
+        text = failure(outcome)
+        if text is None:
             return 0
-        self.error(failure)
+        self.error(text)
         return 1
 
     def confirmer(self, yes: bool) -> Callable[[DeletePlan], bool]:
@@ -214,14 +220,24 @@ class Console:
                 silence(stream)
 
 
-def verify_failure(outcome: VerifyOutcome) -> Text | None:
-    """What verify's error line says, when it found problems: how many, and the next step."""
-    report = outcome.report
-    if report.ok:
-        return None
-    from .verify.report import next_step
+def failure(outcome: Outcome) -> Text | None:
+    """The error line of a result that is a failure, or None: verify's problems (how many,
+    and the next step), or the files a mirror refused."""
+    from .commands.mirror import MirrorOutcome
+    from .commands.verify import VerifyOutcome
 
-    return Text(f"{len(report.problems)} problem(s): ", *next_step(report).parts)
+    match outcome:
+        case VerifyOutcome(report=report) if not report.ok:
+            from .verify.report import next_step
+
+            return Text(f"{len(report.problems)} problem(s): ", *next_step(report).parts)
+        case MirrorOutcome(result=result) if result.refused:
+            return Text(
+                f"{len(result.refused)} file(s) refused, each named above; the rest is "
+                "mirrored, and a run after the fix copies only what is missing"
+            )
+        case _:
+            return None
 
 
 def silence(stream: TextIO) -> None:
@@ -241,6 +257,7 @@ def silence(stream: TextIO) -> None:
 
 def text_lines(outcome: Outcome, program: Program) -> list[str]:
     from .commands.build import BuildOutcome
+    from .commands.mirror import MirrorOutcome
     from .commands.publish import PublishOutcome
     from .commands.reindex import ReindexOutcome
     from .commands.releases import ReleaseOutcome
@@ -249,6 +266,8 @@ def text_lines(outcome: Outcome, program: Program) -> list[str]:
     match outcome:
         case PublishOutcome():
             return _publish_lines(outcome)
+        case MirrorOutcome():
+            return _mirror_lines(outcome)
         case StatusOutcome():
             return _status_lines(outcome)
         case BuildOutcome():
@@ -305,6 +324,17 @@ def _release_lines(outcome: ReleaseOutcome) -> list[str]:
     return lines + _cdn_lines(outcome.invalidation)
 
 
+def _mirror_lines(outcome: MirrorOutcome) -> list[str]:
+    from .mirror.report import skipped_line
+
+    result = outcome.result
+    lines = [skipped_line(skipped) for skipped in result.skipped]
+    lines.append(result.summary())
+    if not result.dry_run:
+        lines.append(f"index: {result.index_url}")
+    return lines + _cdn_lines(outcome.invalidation)
+
+
 def _status_lines(outcome: StatusOutcome) -> list[str]:
     where = outcome.repository
     if not outcome.pages:
@@ -342,12 +372,15 @@ def _cdn_lines(invalidation: Invalidation | None) -> list[str]:
 def document(outcome: Outcome, program: Program) -> dict[str, Any]:
     """The one JSON document of --json: what was done, per file, and the index URL."""
     from .commands.build import BuildOutcome
+    from .commands.mirror import MirrorOutcome
     from .commands.publish import PublishOutcome
     from .commands.reindex import ReindexOutcome
     from .commands.releases import ReleaseOutcome
     from .commands.status import StatusOutcome
 
     match outcome:
+        case MirrorOutcome(result=result):
+            return {"command": "mirror", **result.to_json(), **_cdn(outcome.invalidation)}
         case StatusOutcome():
             return {
                 "command": "status",

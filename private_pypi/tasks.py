@@ -14,7 +14,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -30,7 +30,10 @@ from .contract import (
     s3_index_url,
 )
 from .errors import PrivatePypiError
-from .render import Console, Verbosity, verify_failure
+from .render import Console, Verbosity, failure
+
+if TYPE_CHECKING:
+    from .render import Outcome
 
 TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
 Arguments = ParamSpec("Arguments")
@@ -348,8 +351,46 @@ def verify(
     from .commands.verify import verify as run
 
     console = _console(verbose, quiet, json)
-    outcome = run(repository, _here(), console)
+    _finish(console, run(repository, _here(), console))
+
+
+@task(
+    iterable=["from_"],
+    help={
+        "from": "a lock to mirror (repeatable): uv.lock, pylock.toml, or a requirements file "
+        "with --hash pins",
+        "upstream": "the index to copy from, URL or NAME=URL; default: the index the lock "
+        "names for each package, else https://pypi.org/simple/. Credentials: in the URL, "
+        "UV_INDEX_NAME_USERNAME and _PASSWORD, or ~/.netrc",
+        "repository": REPOSITORY_HELP,
+        "dry-run": "say what would be copied and its total size; write nothing",
+        **OUTPUT_HELP,
+    },
+)
+@reports_errors
+def mirror(
+    c: Context,
+    from_: list[str] | str | None = None,
+    upstream: str | None = None,
+    repository: str | None = None,
+    dry_run: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
+) -> None:
+    """Copy exactly the files a lock pins from an upstream index into this one,
+    hash-checked: then every install needs this index alone."""
+    from .commands.mirror import MirrorSettings
+    from .commands.mirror import mirror as run
+
+    console = _console(verbose, quiet, json)
+    settings = MirrorSettings(_paths(from_), upstream, repository, dry_run)
+    _finish(console, run(settings, _here(), console))
+
+
+def _finish(console: Console, outcome: Outcome) -> None:
+    """Print the result; a failure (verify's problems, a mirror's refusals) exits 1."""
     console.result(outcome)
-    failure = verify_failure(outcome)
-    if failure is not None:
-        raise Exit(f"error: {failure.render(CHECKOUT)}", code=1)
+    text = failure(outcome)
+    if text is not None:
+        raise Exit(f"error: {text.render(CHECKOUT)}", code=1)

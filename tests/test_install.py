@@ -29,7 +29,7 @@ def test_invoke_publish_to_s3_then_pip_and_uv_install_anonymously(
         line.split()[:2] == ["uploaded", "acme_hello-1.0.0-py3-none-any.whl"] for line in lines
     )
     assert f"index: {index_url}" in lines
-    assert f"install: pip install --extra-index-url {index_url} acme-greeting acme-hello" in lines
+    assert f"install: pip install --index-url {index_url} acme-greeting acme-hello" in lines
 
     python = pip_install(tmp_path / "pip-venv", index_url, "acme-hello")
     assert run_python(python, HELLO) == "Hello, CI, from the private index!"

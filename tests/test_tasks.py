@@ -81,7 +81,7 @@ def test_publish_prints_a_line_per_file_then_the_index_and_pip_command(tmp_path:
     assert first.stdout.splitlines()[1:] == [
         f"  uploaded     acme-1.0-py3-none-any.whl ({size})",
         f"index: {index_url}",
-        f"install: pip install --extra-index-url {index_url} acme",
+        f"install: pip install --index-url {index_url} acme",
     ]
     assert "  unchanged    acme-1.0-py3-none-any.whl" in again.stdout
 
@@ -206,6 +206,10 @@ def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
         BadInput(("verify", "-r", str(typo)), "no repository at"),
         BadInput(("verify", "-r", repository), "--group verify", python=WITHOUT_PYPI_SIMPLE),
         BadInput(("yank", "acme", "1.0", "-r", str(typo)), "no repository at"),
+        BadInput(("mirror", "-r", repository), "nothing to mirror: give a lock with --from"),
+        BadInput(("mirror", "--from", missing, "-r", repository), "no such file: check --from"),
+        BadInput(("mirror", "--from", a_wheel, "-r", repository), "not a text file"),
+        BadInput(("mirror", "--from", a_wheel), "--group mirror", python=WITHOUT_PYPI_SIMPLE),
         BadInput(("yank", "acme", "not-a-version", "-r", repository), "Invalid version"),
         BadInput(("unyank", "acme", "9.9", "-r", repository), "versions there: 1.0"),
         BadInput(("delete", "acme", "1.0", "-r", repository), "pass --yes"),

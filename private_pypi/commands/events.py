@@ -55,6 +55,14 @@ class FileDone:
 
 
 @dataclass(frozen=True)
+class Mirrored:
+    """A file a lock pins, and what the mirror did with it: its line, as
+    `  copied       six-1.16.0-py2.py3-none-any.whl (11.1 kB)`."""
+
+    line: str
+
+
+@dataclass(frozen=True)
 class Warned:
     text: str | Text
 
@@ -74,7 +82,9 @@ class Decided:
     text: str
 
 
-Event = Began | Built | AlreadyPublished | Ignored | FileDone | Warned | Requested | Decided
+Event = (
+    Began | Built | AlreadyPublished | Ignored | FileDone | Mirrored | Warned | Requested | Decided
+)
 
 
 class Reporter(Protocol):
@@ -87,8 +97,9 @@ class Reporter(Protocol):
 
     def event(self, event: Event) -> None: ...
 
-    def progress(self, label: str, total: int) -> Progress | None:
-        """A callback for an upload's progress (bytes sent), or None to show none."""
+    def progress(self, label: str, total: int, *, verb: str = "uploaded") -> Progress | None:
+        """A callback for an upload's (or, as `verb` says, a download's) progress in bytes,
+        or None to show none."""
         ...
 
 
@@ -100,5 +111,5 @@ class Silent:
     def event(self, event: Event) -> None:
         pass
 
-    def progress(self, label: str, total: int) -> Progress | None:
+    def progress(self, label: str, total: int, *, verb: str = "uploaded") -> Progress | None:
         return None

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
-from urllib.parse import urlparse
+from typing import BinaryIO, Protocol, TypeVar
+from urllib.parse import urljoin, urlparse
 from urllib.request import url2pathname
 
 import urllib3
@@ -24,6 +24,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 from ..console import human_size
 from ..contract import READER_TOKEN_VARIABLE, READER_USERNAME_VARIABLE
 from ..errors import ConfigurationError
+from ..storage.base import Progress
 
 T = TypeVar("T")
 
@@ -34,9 +35,16 @@ MAX_REDIRECTS = 10
 # Anonymous readers get 403, not 404, for a missing S3 key: they may not list the bucket.
 MISSING_STATUSES = frozenset({403, 404, 410})
 SERVER_ERRORS = frozenset(range(500, 600))
-USER_AGENT = "private-pypi-verify"
+USER_AGENT = "private-pypi-{name}"
 # What a client reads at a file:// directory URL (pip does): the directory's HTML page.
 FILE_DIRECTORY_PAGE = "index.html"
+
+
+# What a 401 asks of a verify run.
+READER_NEEDED = (
+    f"the index is private; set {READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE} to a "
+    "reader's name and token (a wrong or revoked token is refused too)"
+)
 
 
 class ReadFailed(Exception):
@@ -124,6 +132,29 @@ class ReaderCredentials:
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
+class Credentials(Protocol):
+    def authorization(self, url: str, index_url: str) -> str | None:
+        """The Authorization header to send with a GET of `url`, if any."""
+        ...
+
+
+@dataclass(frozen=True)
+class Document:
+    """A page as served: where it ended up after redirects (relative links resolve
+    against it), its Content-Type (None from a file:// URL), and its bytes."""
+
+    url: str
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Download:
+    size: int
+    digests: dict[str, str]
+    """Hex digest by hashlib algorithm name."""
+
+
 class Body(Protocol):
     def read(self, amt: int | None = None, /) -> bytes: ...
 
@@ -134,9 +165,11 @@ class _PooledBody:
     """A response body that gives its connection back to the pool when closed; its first
     `skip` bytes are passed over (a server that ignored a Range request sent them)."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, skip: int = 0) -> None:
+    def __init__(self, response: urllib3.BaseHTTPResponse, url: str, skip: int = 0) -> None:
         self._response = response
         self._skip = skip
+        self.url = _final_url(response, url)
+        self.content_type: str | None = response.headers.get("Content-Type")
 
     def read(self, amt: int | None = None, /) -> bytes:
         while self._skip and (skipped := self._response.read(min(self._skip, CHUNK))):
@@ -156,7 +189,10 @@ _BODY_ERRORS = (HTTPError, OSError)
 
 
 class IndexClient:
-    """Reads the URLs of one index, over one pool of connections, with retries."""
+    """Reads the URLs of one index, over one pool of connections, with retries.
+
+    `name` is the command reading, for the User-Agent and the messages; `unauthorized`
+    says what to do about a 401."""
 
     def __init__(
         self,
@@ -164,18 +200,22 @@ class IndexClient:
         *,
         retry: Retry = Retry(),
         limits: Limits = Limits(),
-        reader: ReaderCredentials | None = None,
+        reader: Credentials | None = None,
         connections: int = 16,
+        name: str = "verify",
+        unauthorized: str = READER_NEEDED,
     ) -> None:
         self.index_url = index_url
         self.limits = limits
+        self.name = name
         self._retry = retry
         self._reader = reader
+        self._unauthorized = unauthorized
         self._pool = urllib3.PoolManager(
             maxsize=connections,
             retries=retry.policy(),
             timeout=urllib3.Timeout(connect=TIMEOUT, read=TIMEOUT),
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT.format(name=name)},
         )
 
     def close(self) -> None:
@@ -195,12 +235,53 @@ class IndexClient:
 
     def page(self, url: str, accept: str) -> bytes:
         """A page's bytes, up to the page limits."""
+        return self.document(url, accept).body
 
-        def read_all(body: Body) -> bytes:
+    def document(self, url: str, accept: str) -> Document:
+        """A page, up to the page limits, with its final URL and Content-Type."""
+
+        def read_all(body: Body) -> Document:
             limits = self.limits
-            return b"".join(_bounded_chunks(body, limits.page_bytes, limits.page_seconds))
+            chunks = _bounded_chunks(body, limits.page_bytes, limits.page_seconds, self.name)
+            served = body if isinstance(body, _PooledBody) else None
+            return Document(
+                served.url if served else url,
+                served.content_type if served else None,
+                b"".join(chunks),
+            )
 
         return self._read(url, accept, read_all, decode_content=True)
+
+    def download(
+        self,
+        url: str,
+        into: BinaryIO,
+        *,
+        limit: int,
+        seconds: float,
+        algorithms: tuple[str, ...] = ("sha256",),
+        progress: Progress | None = None,
+    ) -> Download:
+        """Write the file at `url` into `into` a chunk at a time, hashing it with each of
+        `algorithms` as it arrives: the bytes as served, with no content decoding, as pip
+        hashes them. A try cut off midway starts the file again."""
+
+        def copy(body: Body) -> Download:
+            into.seek(0)
+            into.truncate()
+            hashers = [hashlib.new(algorithm) for algorithm in algorithms]
+            size = 0
+            for chunk in _bounded_chunks(body, limit, seconds, self.name):
+                into.write(chunk)
+                for hasher in hashers:
+                    hasher.update(chunk)
+                size += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            into.flush()
+            return Download(size, {h.name: h.hexdigest() for h in hashers})
+
+        return self._read(url, "*/*", copy, decode_content=False)
 
     def digest(self, url: str, limit: int, seconds: float) -> tuple[int, str]:
         """Size and sha256 of a file, read a chunk at a time: files can be large."""
@@ -221,7 +302,7 @@ class IndexClient:
         as pip hashes them. On a retry, `consume` is given the file from its start again."""
 
         def read(body: Body) -> T:
-            return consume(_bounded_chunks(body, limit, seconds))
+            return consume(_bounded_chunks(body, limit, seconds, self.name))
 
         return self._read(url, "*/*", read, decode_content=False)
 
@@ -230,7 +311,9 @@ class IndexClient:
 
         def read(body: Body) -> bytes:
             wanted, parts = stop - start, list[bytes]()
-            chunks = _bounded_chunks(body, self.limits.file_bytes, self.limits.file_seconds)
+            chunks = _bounded_chunks(
+                body, self.limits.file_bytes, self.limits.file_seconds, self.name
+            )
             while wanted > 0 and (chunk := next(chunks, b"")):
                 parts.append(chunk[:wanted])
                 wanted -= len(chunk)
@@ -305,18 +388,24 @@ class IndexClient:
         if response.status < 300:
             # 206 is the span asked for; 200, a server that ignored the Range header.
             skip = span[0] if span is not None and response.status == 200 else 0
-            return _PooledBody(response, skip), response.retries or retries
-        _PooledBody(response).close()
+            return _PooledBody(response, url, skip), response.retries or retries
+        _PooledBody(response, url).close()
         if response.status in MISSING_STATUSES:
             raise Missing(f"HTTP {response.status}")
         if response.status == 401:
-            raise Unreachable(
-                "HTTP 401: the index is private; set "
-                f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE} to a reader's name "
-                "and token (a wrong or revoked token is refused too)"
-            )
+            raise Unreachable(f"HTTP 401: {self._unauthorized}")
         status = f"HTTP {response.status} {response.reason}"
         raise Unreachable(status + (self._after if response.status in SERVER_ERRORS else ""))
+
+
+def _final_url(response: urllib3.BaseHTTPResponse, url: str) -> str:
+    """Where a GET of `url` ended up: its last redirect's target, as the browser resolves it.
+    (The response's own `url` is only the last request's path.)"""
+    history = response.retries.history if response.retries else ()
+    redirects = [step for step in history if step.redirect_location]
+    if not redirects:
+        return url
+    return urljoin(redirects[-1].url or url, redirects[-1].redirect_location)
 
 
 def _open_file(url: str, start: int = 0) -> Body:
@@ -341,13 +430,13 @@ def _reason(error: BaseException) -> str:
     return str(cause) or type(cause).__name__
 
 
-def _bounded_chunks(body: Body, limit: int, seconds: float) -> Iterator[bytes]:
+def _bounded_chunks(body: Body, limit: int, seconds: float, reader: str) -> Iterator[bytes]:
     """The body a chunk at a time, stopping it past `limit` bytes or `seconds`."""
     deadline, size = time.monotonic() + seconds, 0
     while chunk := body.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"more than {human_size(limit)}, the most verify reads here")
+            raise TooLarge(f"more than {human_size(limit)}, the most {reader} reads here")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"still reading after {seconds:g} s, the most verify waits")
+            raise TimeoutError(f"still reading after {seconds:g} s, the most {reader} waits")
         yield chunk
