@@ -41,6 +41,10 @@ from tests.faultproxy import CONFLICT, Fault, FaultProxy, conflicts
 from tests.invoking import invoke
 
 FAST = RetryPolicy(attempts=8, base_delay=0.002, max_delay=0.02)
+# For a third of all conditional writes answered 409 at random: a page update writes two
+# HTML copies, so an attempt fails more often than not (1 - (2/3)^2), and 8 attempts all
+# fail about once in a hundred updates; 40 attempts, never in practice (3e-8).
+PATIENT = RetryPolicy(attempts=40, base_delay=0.002, max_delay=0.02)
 QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, read_timeout=30)
 WHEEL = "acme-1.0-py3-none-any.whl"
 SDIST = "acme-1.0.tar.gz"
@@ -154,7 +158,7 @@ def test_yank_unyank_delete_and_reindex_get_through_409s(
     # A third of the conditional writes and of the deletes, pages, markers and files alike.
     proxy.inject(conflicts(f"^/{storage.bucket}/simple/", share=1 / 3))
     proxy.inject(Fault("DELETE", f"^/{storage.bucket}/simple/", CONFLICT, share=1 / 3))
-    index = Index(storage, FAST)
+    index = Index(storage, PATIENT)
     acme = canonicalize_name("acme")
 
     yank(index, Release.parse("acme", "1.0"), "broken")
