@@ -294,7 +294,7 @@ def _publish_lines(outcome: PublishOutcome) -> list[str]:
     return [
         *_cdn_lines(outcome.invalidation),
         f"index: {outcome.index_url}",
-        f"install: pip install --extra-index-url {outcome.index_url} " + " ".join(outcome.projects),
+        f"install: pip install --index-url {outcome.index_url} " + " ".join(outcome.projects),
     ]
 
 

@@ -93,6 +93,20 @@ def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
     }
 
 
+def environment_of(storage: S3Storage | LocalStorage) -> dict[str, str]:
+    """The environment a command needs to reach `storage`: for a bucket, the GitHub secrets
+    and its stand-in's endpoint (moto's or LocalStack's); for a directory, nothing."""
+    if isinstance(storage, LocalStorage):
+        return {}
+    return {
+        "AWS_ENDPOINT_URL": storage.settings.access.endpoint_url or "",
+        "AWS_PYPI_BUCKET": storage.bucket,
+        "AWS_PYPI_REGION": REGION,
+        "AWS_PYPI_ACCESS_KEY_ID": "testing",
+        "AWS_PYPI_SECRET_ACCESS_KEY": "testing",
+    }
+
+
 @pytest.fixture
 def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
     return bucket_storage(moto_endpoint, bucket)

@@ -33,7 +33,8 @@ from private_pypi.mirror.credentials import NetrcLogins, UpstreamCredentials
 from private_pypi.mirror.upstream import Upstream as UpstreamReader
 from private_pypi.publish import Publisher, PublishRefused, inspect_all
 from private_pypi.reindex import Reindexer
-from private_pypi.storage import LocalStorage, Storage
+from private_pypi.storage import LocalStorage, S3Storage, Storage
+from tests.conftest import environment_of
 from tests.consistency import read_repository
 from tests.factory import core_metadata, sdist_entries, wheel, write_tar_gz, write_wheel
 from tests.faultproxy import Fault, FaultProxy, Respond
@@ -756,8 +757,8 @@ def test_upstream_metadata_that_is_not_the_wheels_own_is_passed_over_saying_so(
 
 @pytest.mark.parametrize("round", range(3), ids=lambda n: f"round{n}")
 def test_a_mirror_racing_a_publish_of_the_same_project_loses_neither(
-    storage: Storage, upstream: Upstream, example_dists: list[Path], tmp_path: Path,
-    s3_env: dict[str, str], round: int,
+    storage: S3Storage | LocalStorage, upstream: Upstream, example_dists: list[Path],
+    tmp_path: Path, round: int,
 ) -> None:  # fmt: skip
     greeting = [path for path in example_dists if path.name.startswith("acme_greeting")]
     lock = tmp_path / "requirements.txt"
@@ -767,7 +768,7 @@ def test_a_mirror_racing_a_publish_of_the_same_project_loses_neither(
     )
     newer = wheel(tmp_path, "acme-greeting", f"2.{round}")
     location = storage.location
-    env = s3_env if location.startswith("s3://") else {}
+    env = environment_of(storage)
     twin = next(path for path in greeting if path.name.endswith(".whl"))
 
     def mirrors(_: Index) -> None:

@@ -54,6 +54,6 @@ def test_the_readmes_workflow_for_another_repository_runs_the_mirror_from_a_fork
             action, _, rest = line.split("uses:", 1)[1].strip().partition("@")
             assert tuple(rest.split(" # ")) == PINNED[action]
     (run,) = [step for step in steps if "run" in step]
-    assert run["run"].startswith("uvx --from 'private-pypi[mirror] @ git+https://github.com/")
+    assert run["run"].startswith("uvx --from 'private-pypi-aws[mirror] @ git+https://github.com/")
     assert run["run"].endswith(" private-pypi mirror --from uv.lock")
     assert set(run["env"]) == set(SECRETS)
