@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -15,6 +15,7 @@ from .storage.s3 import TRANSFER_CONFIG
 PROGRESS_THRESHOLD = TRANSFER_CONFIG.multipart_threshold
 # Off a terminal (a CI log), one plain line at each of these fractions of the upload.
 PLAIN_STEPS = (0.25, 0.5, 0.75, 1.0)
+BAR_FORMAT = "  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}"
 
 
 def human_size(size: int) -> str:
@@ -28,28 +29,35 @@ def human_size(size: int) -> str:
 
 def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progress | None:
     """Progress for an upload of `total` bytes, which s3transfer's threads call with each
-    chunk sent: a bar that fits the terminal, plain lines off one, None for a small file."""
+    chunk sent: a bar that fits the terminal, plain lines off one, None for a small file.
+    Nothing shows until the first chunk: publish asks for every file's progress first,
+    then uploads those that have one in turn."""
     if total < PROGRESS_THRESHOLD:
         return None
     if not stream.isatty():
         return _plain_lines(label, total, stream)
-    bar = tqdm(
-        desc=label,
-        # The file name last: a narrow terminal cuts it short, never the bar.
-        bar_format="  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}",
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1000,
-        file=stream,
-        dynamic_ncols=True,  # follows the terminal's width, even when it is resized
-        leave=False,
-        mininterval=0.2,
-    )
     lock = threading.Lock()
+    shown: list[tqdm[NoReturn]] = []  # the bar, once the first chunk is sent
 
     def advance(chunk: int) -> None:
         with lock:
+            if not shown:
+                shown.append(
+                    tqdm(
+                        desc=label,
+                        # The file name last: a narrow terminal cuts it short, never the bar.
+                        bar_format=BAR_FORMAT,
+                        total=total,
+                        unit="B",
+                        unit_scale=True,
+                        unit_divisor=1000,
+                        file=stream,
+                        dynamic_ncols=True,  # follows the terminal's width, even when resized
+                        leave=False,
+                        mininterval=0.2,
+                    )
+                )
+            bar = shown[0]
             if bar.disable:
                 return
             bar.update(chunk)

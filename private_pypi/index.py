@@ -10,7 +10,8 @@ A writer that finds the JSON unchanged still writes the HTML, which repairs HTML
 killed writer left behind.
 
 Every update returns the keys it wrote, for the CDN to drop: nothing is shared between
-updates, so one Index serves any number of threads.
+updates, so one Index serves any number of threads. Requests that need not wait for each
+other go at once, on the index's workers: the looks at a page's copies, and their writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
@@ -27,6 +29,7 @@ from . import layout
 from .errors import PreconditionFailed, PrivatePypiError
 from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
 from .storage import ObjectInfo, Storage, StoredObject
+from .workers import Workers
 
 Record = TypeVar("Record")
 
@@ -109,6 +112,11 @@ class Index:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    # One bounded pool for every request this index's users make at once.
+    workers: Workers = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.workers = Workers(self.storage.parallel_requests)
 
     def project(self, name: NormalizedName) -> ProjectPage | None:
         return self.snapshot(name).record
@@ -125,24 +133,52 @@ class Index:
         """Whether a copy of the project's HTML is not `page`, as a writer killed between the
         JSON and the HTML leaves it: then the next writer of the page brings it level."""
         directory = layout.project_dir(name)
-        return any(
-            (stored := self.storage.read(copy.key(directory))) is None
-            or stored.body != copy.render(page)
-            for copy in PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
-        )
+
+        def lags(copy: Rendering[ProjectPage]) -> bool:
+            stored = self.storage.read(copy.key(directory))
+            return stored is None or stored.body != copy.render(page)
+
+        copies = PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
+        return any(self.workers.map(lags, copies))
+
+    def project_copies(self, name: NormalizedName) -> CopyEtags[ProjectPage]:
+        """A look at the ETags of the project page's copies, for an update to start from
+        (`copies`): taken before the update commits its record, and never reused for
+        another."""
+        return self._copy_etags(layout.project_dir(name), PROJECT_PAGE)
+
+    def root_copies(self) -> CopyEtags[frozenset[NormalizedName]]:
+        """The same look at the root page's copies."""
+        return self._copy_etags(layout.INDEX_PREFIX, ROOT_PAGE)
 
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
 
     def update_project(
-        self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
+        self,
+        name: NormalizedName,
+        change: ProjectChange,
+        *,
+        read: ProjectSnapshot | None = None,
+        copies: CopyEtags[ProjectPage] | None = None,
     ) -> Update[ProjectPage]:
-        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot."""
-        return self._update(layout.project_dir(name), PROJECT_PAGE, change, read)
+        """Apply `change` to the project's page. `read` (a snapshot) and `copies` (from
+        project_copies) save the update reading them again: taken at once, before it."""
+        return self._update(layout.project_dir(name), PROJECT_PAGE, change, read, copies)
 
-    def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
+    def update_root(
+        self,
+        change: RootChange,
+        *,
+        read: RootSnapshot | None = None,
+        copies: CopyEtags[frozenset[NormalizedName]] | None = None,
+    ) -> Update[frozenset[NormalizedName]]:
         return self._update(
-            layout.INDEX_PREFIX, ROOT_PAGE, lambda names: change(names or frozenset()), None
+            layout.INDEX_PREFIX,
+            ROOT_PAGE,
+            lambda names: change(names or frozenset()),
+            read,
+            copies,
         )
 
     def replace(
@@ -180,7 +216,7 @@ class Index:
         def change(current: Record | None) -> Record:
             return record if current == expected else rebuild(current)
 
-        update = self._update(read.directory, read.format, change, start)
+        update = self._update(read.directory, read.format, change, start, None)
         return Update(update.record, replaced + update.written)
 
     def _holds_already(
@@ -200,11 +236,15 @@ class Index:
         kind: PageFormat[Record],
         change: Callable[[Record | None], Record],
         read: Snapshot[Record] | None,
+        copies: CopyEtags[Record] | None,
     ) -> Update[Record]:
         json_key = kind.record.key(directory)
         for delay in self.retry.delays(self.rng):
-            # Looked at before the record is committed: see _write_copies.
-            copy_etags = self._copy_etags(directory, kind)
+            # Looked at before the record is committed (see _write_copies), and before it
+            # is read unless it was read already: then a record found unchanged is checked
+            # to be the latest still, after the look.
+            copy_etags = copies if copies is not None else self._copy_etags(directory, kind)
+            copies = None
             from_snapshot = read is not None
             stored = read.stored if read is not None else self.storage.read(json_key)
             read = None
@@ -230,19 +270,18 @@ class Index:
                     self.sleep(delay)
                     continue
                 written = (json_key,)
-            copies = self._write_copies(directory, kind, record, copy_etags)
-            return Update(record, written + copies)
+            return Update(record, written + self._write_copies(directory, kind, record, copy_etags))
         raise ConcurrentUpdateError(
             f"{self.storage.location}/{json_key} kept changing under "
             f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
         )
 
     def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
-        copies = kind.copies_on(directory_keys=self.storage.directory_keys)
-        return [
-            (copy, info.etag if (info := self.storage.head(copy.key(directory))) else None)
-            for copy in copies
-        ]
+        def look(copy: Rendering[Record]) -> tuple[Rendering[Record], str | None]:
+            info = self.storage.head(copy.key(directory))
+            return copy, info.etag if info else None
+
+        return self.workers.map(look, kind.copies_on(directory_keys=self.storage.directory_keys))
 
     def _write_copies(
         self,
@@ -262,17 +301,12 @@ class Index:
         json_key = kind.record.key(directory)
         written: list[str] = []
         for delay in self.retry.delays(self.rng):
-            try:
-                for position, (copy, etag) in enumerate(etags):
-                    key = copy.key(directory)
-                    new_etag = self._write(
-                        key, copy, copy.render(record), if_match=etag, create_only=etag is None
-                    )
-                    etags[position] = (copy, new_etag)
-                    written.append(key)
+            # Each copy has its own condition, so they are written at once.
+            outcomes = self.workers.map(partial(self._write_copy, directory, record), etags)
+            written += [key for key, etag in outcomes if etag is not None and key not in written]
+            if all(etag is not None for _, etag in outcomes):
                 return tuple(written)
-            except PreconditionFailed:
-                self.sleep(delay)
+            self.sleep(delay)
             etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
@@ -282,6 +316,19 @@ class Index:
             f"{self.storage.location}/{json_key} kept changing while its copies were written; "
             "run the same command again"
         )
+
+    def _write_copy(
+        self, directory: str, record: Record, looked: tuple[Rendering[Record], str | None]
+    ) -> tuple[str, str | None]:
+        """Write one copy on its condition: its key, and its new ETag (None: it changed)."""
+        copy, etag = looked
+        key = copy.key(directory)
+        try:
+            return key, self._write(
+                key, copy, copy.render(record), if_match=etag, create_only=etag is None
+            )
+        except PreconditionFailed:
+            return key, None
 
     def _write(
         self,

@@ -5,7 +5,8 @@ before any page names it, a new project is added to the root page before its own
 exists, and each page is updated with a conditional write. A failure at any point
 leaves pages that link only stored files, and running the same publish again finishes
 the job. One release into an existing project costs a fixed number of requests, however
-large the repository: nothing is listed.
+large the repository: nothing is listed. Within that order, whatever need not wait goes
+at once: a publish takes a few round trips however many files it has.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from packaging.utils import NormalizedName
 from . import layout
 from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PrivatePypiError
-from .index import Index
+from .index import CopyEtags, Index, RootSnapshot
 from .pages import FileEntry, ProjectPage
 from .releases import remove_objects
 from .storage import Storage
@@ -132,7 +133,37 @@ def release_problems(
 
 
 @dataclass
+class _Stored:
+    """What storing a file found: its ETag, and when it was first uploaded."""
+
+    outcome: Outcome
+    etag: str = ""
+    uploaded_at: datetime | None = None
+
+
+@dataclass
+class _Round:
+    """What the round of writes and looks before the pages found, filled in by its calls
+    as they end, each into its own key."""
+
+    files: dict[str, _Stored] = field(default_factory=dict[str, _Stored])
+    metadata_etags: dict[str, str] = field(default_factory=dict[str, str])
+    copies: dict[NormalizedName, CopyEtags[ProjectPage]] = field(
+        default_factory=dict[NormalizedName, CopyEtags[ProjectPage]]
+    )
+    lagging: set[NormalizedName] = field(default_factory=set[NormalizedName])
+    root: RootSnapshot | None = None
+    root_copies: CopyEtags[frozenset[NormalizedName]] | None = None
+
+
+@dataclass
 class Publisher:
+    """Publishes in four rounds, each of requests that go at once (on the index's workers):
+    read every project's page; store every file and metadata file (and look at the copies
+    of each page to be written, and read the root page if a project is new); update the
+    root page once; update every project page. Whatever the number of files and projects,
+    that is a handful of round trips, each as long as its slowest request."""
+
     index: Index
     clock: Clock = utc_now
 
@@ -149,62 +180,195 @@ class Publisher:
         on_file: Callable[[PublishedFile], None] = lambda _: None,
         progress: Callable[[Distribution], Progress | None] = lambda _: None,
     ) -> PublishResult:
+        """Publish the files. `on_file` hears of each, in the order given (grouped by
+        project), once they are all stored; `progress` may give an upload a progress
+        report, and those uploads go one at a time, in order, so reports never mix."""
         projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for distribution in distributions:
             projects[distribution.project].append(distribution)
-        snapshots = {name: self.index.snapshot(name) for name in projects}
+        snapshots = dict(
+            zip(projects, self.index.workers.map(self.index.snapshot, projects), strict=True)
+        )
         pages = {name: snapshot.record for name, snapshot in snapshots.items()}
         conflicts = self._refuse_conflicts(pages, projects, skip_existing)
 
-        result = PublishResult()
-        entries: dict[NormalizedName, list[FileEntry]] = defaultdict(list)
+        settled: dict[str, Outcome] = {}
+        to_store: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for name, members in projects.items():
-            indexed_page = pages[name]
+            page = pages[name]
             for distribution in members:
-                indexed = indexed_page.file(distribution.filename) if indexed_page else None
                 if distribution.filename in conflicts:
-                    published = PublishedFile(distribution, Outcome.SKIPPED)
-                elif indexed:
-                    published = PublishedFile(distribution, Outcome.UNCHANGED)
+                    settled[distribution.filename] = Outcome.SKIPPED
+                elif page is not None and page.file(distribution.filename):
+                    settled[distribution.filename] = Outcome.UNCHANGED
                 elif dry_run:
-                    published = PublishedFile(distribution, Outcome.WOULD_UPLOAD)
+                    settled[distribution.filename] = Outcome.WOULD_UPLOAD
                 else:
-                    try:
-                        entry, outcome = self._store(distribution, progress(distribution))
-                    except FileConflict:
-                        if not skip_existing:
-                            raise
-                        published = PublishedFile(distribution, Outcome.SKIPPED)
-                    else:
-                        entries[name].append(entry)
-                        published = PublishedFile(distribution, outcome)
-                result.files.append(published)
-                on_file(published)
+                    to_store[name].append(distribution)
+
+        found = _Round()
+        try:
+            if not dry_run:
+                self._store_and_look(pages, to_store, found, progress, skip_existing)
+        finally:
+            result = PublishResult()
+            for distribution in (d for members in projects.values() for d in members):
+                stored = found.files.get(distribution.filename)
+                outcome = stored.outcome if stored else settled.get(distribution.filename)
+                if outcome is not None:
+                    published = PublishedFile(distribution, outcome)
+                    result.files.append(published)
+                    on_file(published)
         if dry_run:
             return result
 
-        new_projects = {name for name, page in pages.items() if page is None and entries[name]}
+        entries = {name: self._entries(members, found) for name, members in to_store.items()}
+        new_projects = {name for name, added in entries.items() if added and pages[name] is None}
         if new_projects:
-            result.pages += self.index.update_root(lambda known: known | new_projects).written
-        deleted: list[str] = []
-        for name in projects:
-            added = entries[name]
-            known = pages[name]
-            if not added and (known is None or not self.index.html_lags(name, known)):
-                continue  # every file is on the page already: nothing to write
-            update = self.index.update_project(
-                name, partial(_add, name, added), read=snapshots[name]
+            root = self.index.update_root(
+                lambda known: known | new_projects, read=found.root, copies=found.root_copies
             )
-            result.pages += update.written
-            page = update.record
+            result.pages += root.written
+        stale = [
+            name
+            for name, page in pages.items()
+            if entries.get(name)
+            or name in found.lagging
+            or (name in to_store and page is not None and self.index.html_lags(name, page))
+        ]
+
+        def update(name: NormalizedName) -> tuple[tuple[str, ...], list[str]]:
+            added = entries.get(name, [])
+            update = self.index.update_project(
+                name,
+                partial(_add, name, added),
+                read=snapshots[name],
+                copies=found.copies.get(name),
+            )
+            deleted: list[str] = []
             for entry in added:
-                if entry.filename in page.deleted:
+                if entry.filename in update.record.deleted:
                     # Deleted while this publish ran: whatever it stored is garbage now.
                     remove_objects(self.index, name, entry.filename)
                     deleted.append(_deleted(entry.filename))
+            return update.written, deleted
+
+        deleted: list[str] = []
+        for written, gone in self.index.workers.map(update, stale):
+            result.pages += written
+            deleted += gone
         if deleted:
             raise PrivatePypiError("\n".join(deleted))
         return result
+
+    def _store_and_look(
+        self,
+        pages: dict[NormalizedName, ProjectPage | None],
+        to_store: dict[NormalizedName, list[Distribution]],
+        found: _Round,
+        progress: Callable[[Distribution], Progress | None],
+        skip_existing: bool,
+    ) -> None:
+        """The round before the pages, all at once: store every file and metadata file, look
+        at the copies of each page about to be written, read the root page (and look at
+        its copies) if a project is new, and see whether each page that gains nothing has
+        HTML older than its JSON."""
+        calls: list[Callable[[], None]] = []
+        shown: list[tuple[Distribution, Progress]] = []
+
+        def store(distribution: Distribution, report: Progress | None) -> None:
+            try:
+                found.files[distribution.filename] = self._store_file(distribution, report)
+            except FileConflict:
+                if not skip_existing:
+                    raise
+                found.files[distribution.filename] = _Stored(Outcome.SKIPPED)
+
+        def store_metadata_file(distribution: Distribution, body: bytes) -> None:
+            key = layout.metadata_key(distribution.project, distribution.filename)
+            found.metadata_etags[distribution.filename] = store_metadata(self.storage, key, body)
+
+        def look(name: NormalizedName) -> None:
+            found.copies[name] = self.index.project_copies(name)
+
+        def read_root() -> None:
+            found.root = self.index.root_snapshot()
+
+        def look_at_root() -> None:
+            found.root_copies = self.index.root_copies()
+
+        def check_html(name: NormalizedName, page: ProjectPage) -> None:
+            if self.index.html_lags(name, page):
+                found.lagging.add(name)
+
+        def store_shown() -> None:
+            for distribution, report in shown:
+                store(distribution, report)
+
+        for name, page in pages.items():
+            members = to_store.get(name, [])
+            if not members and page is not None:
+                calls.append(partial(check_html, name, page))
+                continue
+            for distribution in members:
+                report = progress(distribution)
+                if report is None:
+                    calls.append(partial(store, distribution, None))
+                else:
+                    shown.append((distribution, report))
+                if distribution.metadata is not None:
+                    calls.append(partial(store_metadata_file, distribution, distribution.metadata))
+            if members:
+                calls.append(partial(look, name))
+        if shown:
+            calls.append(store_shown)
+        if any(to_store.get(name) and page is None for name, page in pages.items()):
+            calls += [read_root, look_at_root]
+        self.index.workers.run(calls)
+
+    def _store_file(self, distribution: Distribution, progress: Progress | None) -> _Stored:
+        """Upload the file, never replacing different bytes."""
+        key = layout.file_key(distribution.project, distribution.filename)
+        etag = self.storage.upload(
+            key,
+            distribution.path,
+            content_type=content_type(distribution.filename),
+            cache_control=layout.FILE_CACHE_CONTROL,
+            metadata={SHA256_METADATA: distribution.sha256},
+            progress=progress,
+        )
+        if etag is not None:
+            return _Stored(Outcome.UPLOADED, etag, self.clock())
+        # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
+        info = self.storage.head(key)
+        if info is None:
+            raise PrivatePypiError(f"{key} vanished while it was being published; run again")
+        stored_sha256 = info.metadata.get(SHA256_METADATA) or self.storage.sha256(key)
+        if stored_sha256 != distribution.sha256:
+            raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
+        return _Stored(Outcome.UNCHANGED, info.etag, info.last_modified)
+
+    def _entries(self, members: list[Distribution], found: _Round) -> list[FileEntry]:
+        """The page entries of the files stored, in the order given."""
+        entries: list[FileEntry] = []
+        for distribution in members:
+            stored = found.files[distribution.filename]
+            if stored.outcome is Outcome.SKIPPED:
+                continue
+            entries.append(
+                FileEntry(
+                    filename=distribution.filename,
+                    version=str(distribution.version),
+                    size=distribution.size,
+                    sha256=distribution.sha256,
+                    upload_time=stored.uploaded_at or self.clock(),
+                    requires_python=distribution.requires_python,
+                    metadata_sha256=distribution.metadata_sha256,
+                    etag=stored.etag,
+                    metadata_etag=found.metadata_etags.get(distribution.filename, ""),
+                )
+            )
+        return entries
 
     def _refuse_conflicts(
         self,
@@ -231,68 +395,31 @@ class Publisher:
             raise FileConflict("\n".join(problems))
         return set(conflicts)
 
-    def _store(
-        self, distribution: Distribution, progress: Progress | None
-    ) -> tuple[FileEntry, Outcome]:
-        """Upload the file and its metadata, never replacing different bytes."""
-        key = layout.file_key(distribution.project, distribution.filename)
-        etag = self.storage.upload(
-            key,
-            distribution.path,
-            content_type=content_type(distribution.filename),
-            cache_control=layout.FILE_CACHE_CONTROL,
-            metadata={SHA256_METADATA: distribution.sha256},
-            progress=progress,
-        )
-        outcome, uploaded_at = Outcome.UPLOADED, self.clock()
-        if etag is None:
-            # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
-            stored_sha256 = self.storage.sha256(key)
-            if stored_sha256 != distribution.sha256:
-                raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
-            info = self.storage.head(key)
-            if info is None:
-                raise PrivatePypiError(f"{key} vanished while it was being published; run again")
-            outcome, etag, uploaded_at = Outcome.UNCHANGED, info.etag, info.last_modified
-        metadata_etag = self._store_metadata(distribution)
-        entry = FileEntry(
-            filename=distribution.filename,
-            version=str(distribution.version),
-            size=distribution.size,
-            sha256=distribution.sha256,
-            upload_time=uploaded_at,
-            requires_python=distribution.requires_python,
-            metadata_sha256=distribution.metadata_sha256,
-            etag=etag,
-            metadata_etag=metadata_etag,
-        )
-        return entry, outcome
-
-    def _store_metadata(self, distribution: Distribution) -> str:
-        """Store a wheel's metadata file (PEP 658) and return its ETag; "" for an sdist."""
-        if distribution.metadata is None:
-            return ""
-        key = layout.metadata_key(distribution.project, distribution.filename)
-        return store_metadata(self.storage, key, distribution.metadata)
-
 
 def store_metadata(storage: Storage, key: str, body: bytes) -> str:
     """Store a metadata file create-only, as every immutable file is, and return its ETag.
 
-    Already there, it was stored by an earlier or a concurrent run of the same wheel, so
-    its bytes are these.
+    Already there, it was stored by an earlier or a concurrent run of the same wheel, and
+    holds these bytes; or, beside a file stored with other bytes, by a publish that was
+    then refused: a wheel's metadata goes up beside it, not after it. So it is read, and
+    one with other bytes is deleted (its old version stays) and stored again.
     """
-    try:
-        return storage.write(
-            key,
-            body,
-            content_type=layout.METADATA_TYPE,
-            cache_control=layout.FILE_CACHE_CONTROL,
-            create_only=True,
-        )
-    except PreconditionFailed:
-        info = storage.head(key)
-        return info.etag if info else ""
+    for _ in range(3):
+        try:
+            return storage.write(
+                key,
+                body,
+                content_type=layout.METADATA_TYPE,
+                cache_control=layout.FILE_CACHE_CONTROL,
+                create_only=True,
+            )
+        except PreconditionFailed:
+            stored = storage.read(key)
+            if stored is not None and stored.body == body:
+                return stored.etag
+            if stored is not None:
+                storage.delete(key)
+    raise PrivatePypiError(f"{storage.location}/{key} kept changing while it was stored; run again")
 
 
 def _add(name: NormalizedName, entries: list[FileEntry], page: ProjectPage | None) -> ProjectPage:

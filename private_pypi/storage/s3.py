@@ -6,6 +6,8 @@ import base64
 import hashlib
 import io
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,7 @@ from ..contract import (
 from ..errors import FileChanged, PreconditionFailed, StorageError
 from ..hashing import Expected, HashingReader
 from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
+from .timeline import RequestLog, TimedRequest
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -45,7 +48,16 @@ CLIENT_CONFIG = Config(
     read_timeout=60,
 )
 # Files above this go up in parallel parts through boto3's transfer manager.
-TRANSFER_CONFIG = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=8)
+TRANSFER_PARTS_AT_ONCE = 8
+TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=16 * 1024 * 1024, max_concurrency=TRANSFER_PARTS_AT_ONCE
+)
+# Requests a publish or reindex has under way at once. Each waits tens of milliseconds
+# for S3, so sixteen at once take about as long as one; S3 takes thousands a second.
+PARALLEL_REQUESTS = 16
+# A connection for each of those and each part of a transfer, kept for the next request
+# (botocore keeps 10, and drops the others with a warning).
+CONNECTIONS = Config(max_pool_connections=PARALLEL_REQUESTS + TRANSFER_PARTS_AT_ONCE)
 
 # What S3 answers a body whose checksum is not the one the request gave.
 CHECKSUM_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
@@ -66,13 +78,16 @@ class S3Settings:
 
 class S3Storage:
     directory_keys = True
+    parallel_requests = PARALLEL_REQUESTS
 
     def __init__(self, settings: S3Settings, *, config: Config = CLIENT_CONFIG) -> None:
         """`config`: botocore's retries and timeouts, e.g. shorter ones in tests."""
         self.settings = settings
         self.bucket = settings.bucket
         self.client: S3Client = aws.s3_client(
-            settings.access, config, _fast_timestamps(botocore.session.get_session())
+            settings.access,
+            config.merge(CONNECTIONS),
+            _fast_timestamps(botocore.session.get_session()),
         )
         # Only distribution files go up in parts, and they never overwrite: the transfer
         # manager cannot pass If-None-Match on, so it is added to the completing request.
@@ -108,6 +123,21 @@ class S3Storage:
             callback(model.name)
 
         self.client.meta.events.register("before-call.s3", observe)
+
+    def log_requests(self, log: RequestLog) -> None:
+        """Record every request in `log` as it ends (each attempt, as S3 sees them), with
+        when it was sent and answered: what its round trips are counted from."""
+        sent = threading.local()
+
+        def send(**_: Any) -> None:
+            sent.at = time.perf_counter()
+
+        def answered(event_name: str, **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            log.record(TimedRequest(operation, sent.at, time.perf_counter()))
+
+        self.client.meta.events.register("before-send.s3", send)
+        self.client.meta.events.register("response-received.s3", answered)
 
     def read(self, key: str) -> StoredObject | None:
         response = self._unless_missing(self.client.get_object, key)
