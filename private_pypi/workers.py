@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from threading import Lock
+from threading import Event, Lock
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -40,13 +40,21 @@ class Workers:
         pool = self._executor()
         # The caller runs the first item itself; the workers take the rest from the front.
         futures = [pool.submit(function, item) for item in items[1:]]
+        a_worker_failed = Event()
+
+        def note(done: Future[Result]) -> None:
+            if _failed(done):
+                a_worker_failed.set()
+
+        for future in futures:
+            future.add_done_callback(note)
         results: dict[int, Result] = {}
         failures: dict[int, BaseException] = {}
         try:
             _run_here(function, items, 0, results, failures)
             # Then it takes back, from the back, what no worker has started yet.
             for position in reversed(range(len(futures))):
-                if failures or any(_failed(future) for future in futures):
+                if failures or a_worker_failed.is_set():
                     break
                 if futures[position].cancel():
                     _run_here(function, items, position + 1, results, failures)
@@ -55,13 +63,15 @@ class Workers:
                 future.cancel()
             raise
         for position, future in enumerate(futures, start=1):
-            future.cancel()  # a no-op for work that has started
+            if failures:  # start nothing more: cancelling is a no-op for work under way
+                for rest in futures[position - 1 :]:
+                    rest.cancel()
             if future.cancelled():
                 continue
             error = future.exception()
             if error is not None:
                 failures[position] = error
-            elif position not in failures:
+            else:
                 results[position] = future.result()
         if failures:
             raise failures[min(failures)]
