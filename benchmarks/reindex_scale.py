@@ -1,4 +1,5 @@
-"""P2. `invoke reindex` of a large repository, run as a command so its peak memory is its own.
+"""P2. `invoke reindex` of a large repository, run as a command so its peak memory is its own,
+with the server holding each request a while, as S3 does.
 
 Two cases, on the repository P1 filled:
 - rebuild: every page is deleted first, so each file is downloaded and inspected again
@@ -40,21 +41,24 @@ class ReindexRun:
 class Reindex:
     projects: int
     objects: int
+    latency: float
     rebuild: list[ReindexRun]
     noop: list[ReindexRun]
 
 
-def run(server: MotoServer, bucket: str, projects: int, runs: int) -> Reindex:
+def run(server: MotoServer, bucket: str, projects: int, runs: int, latency: float) -> Reindex:
     rebuilds, noops = [], []
     objects = 0
     for _ in range(runs):
         objects = _delete_pages(server, bucket)
+        server.set_latency(latency)
         rebuilds.append(_reindex(server, bucket))
         noops.append(_reindex(server, bucket))
+        server.set_latency(0)
     for run in noops:
         if run.writes:
             raise BenchmarkError(f"a reindex with nothing changed wrote: {run.requests}")
-    return Reindex(projects=projects, objects=objects, rebuild=rebuilds, noop=noops)
+    return Reindex(projects, objects, latency, rebuilds, noops)
 
 
 def _reindex(server: MotoServer, bucket: str) -> ReindexRun:
