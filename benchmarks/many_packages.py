@@ -1,7 +1,8 @@
 """P6. A monorepo's release under latency, and start-up.
 
 - Twelve new packages, a wheel and an sdist each, in one publish, by both tools as their
-  users run them (`invoke publish --dist DIR`, `s3pypi upload FILES --put-root-index`),
+  users run them (`private-pypi publish --dist DIR` as the GitHub Action runs it, and
+  `s3pypi upload FILES --put-root-index`),
   each into an empty bucket of its own, with the server holding each request 0, 30 and
   80 ms. A serial tool pays the wait once per request; ours once per round trip.
 - Start-up: `--version` of our installed command and of s3pypi's, and what ours imports
@@ -14,7 +15,6 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass
-from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -23,7 +23,7 @@ from private_pypi.index import Index
 from tests.motoserver import MotoServer
 
 from . import corpus
-from .measure import run_invoke, run_process
+from .measure import our_command, run_ours, run_process
 from .one_release import AtLatency, BenchmarkError, ToolRuns, timed
 from .s3pypi import S3PyPI, create_lock_table
 
@@ -78,7 +78,7 @@ def run(
             for number, bucket in enumerate(buckets):
                 server.reset()
                 repository = ("--repository", f"s3://{bucket}")
-                timed(ours, server, run_invoke("publish", "--dist", scratch, *repository, env=env))
+                timed(ours, server, run_ours("publish", "--dist", scratch, *repository, env=env))
                 if s3pypi:
                     timed(theirs, server, s3pypi.upload(files, theirs_buckets[number], env))
             server.set_latency(0)
@@ -101,15 +101,6 @@ def start_up(runs: int, s3pypi: S3PyPI | None) -> StartUp:
     traced = run_process([sys.executable, "-X", "importtime", str(command), "--version"])
     total, watched = _import_times(traced.output)
     return StartUp(command.name, ours, theirs, total, watched)
-
-
-def our_command() -> Path:
-    """The console script this checkout installs for the library, whatever it is named."""
-    for name in packages_distributions().get("private_pypi", []):
-        for entry in distribution(name).entry_points:
-            if entry.group == "console_scripts" and entry.value.startswith("private_pypi"):
-                return Path(sys.executable).parent / entry.name
-    raise BenchmarkError("the library installs no command: run `uv sync`")
 
 
 def _import_times(trace: str) -> tuple[float, dict[str, float]]:

@@ -1,8 +1,9 @@
 """P1. One release (a wheel and an sdist) into a repository that already holds many projects,
 with the server answering at once and holding each request a while, as S3 does.
 
-Each tool runs as its users run it, as a command (`invoke publish --dist DIR` and
-`s3pypi upload FILES --put-root-index`), so wall time includes starting Python. Requests
+Each tool runs as its users run it, as a command (`private-pypi publish --dist DIR`, as
+the GitHub Action runs it, and `s3pypi upload FILES --put-root-index`), so wall time
+includes starting Python. Requests
 are counted, and their round trips measured, at the moto server for both. Our own count
 and round trips, from `S3Storage.log_requests`, are taken too, from one more publish in
 this process, to check the server's figures against them.
@@ -24,7 +25,7 @@ from private_pypi.storage.timeline import RequestLog
 from tests.motoserver import MotoServer
 
 from . import corpus
-from .measure import ProcessRun, run_invoke
+from .measure import ProcessRun, run_ours
 from .s3pypi import S3PyPI, create_lock_table
 
 
@@ -120,7 +121,7 @@ def run(
                 timed(
                     ours,
                     server,
-                    run_invoke("publish", "--dist", str(directory), *repository, env=env),
+                    run_ours("publish", "--dist", str(directory), *repository, env=env),
                 )
                 if s3pypi and theirs_bucket:
                     timed(theirs, server, s3pypi.upload(files, theirs_bucket, env))

@@ -290,7 +290,7 @@ def _one_release(results: Results) -> str:
             "## P1. One release (a wheel and an sdist) into a big repository",
             "",
             "Each pre-filled project holds 5 files (3 wheels, 2 sdists) and its pages, in each "
-            "tool's own layout. Both tools run as commands (`invoke publish --dist DIR`, "
+            "tool's own layout. Both tools run as commands (`private-pypi publish --dist DIR`, "
             "`s3pypi upload FILES --put-root-index` with its DynamoDB lock table), so wall "
             "time includes starting Python and importing boto3 (~1 s each). Pre-filled (both "
             f"repositories): {prefilled}.",

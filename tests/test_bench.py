@@ -37,7 +37,9 @@ def test_quick_benchmark_measures_what_it_claims() -> None:
         # writes; and the root page: a read, two looks, three writes.
         assert s3_total(runs.ours.requests[0]) == 9 * many.packages + 6, runs.ours.requests
         if runs.latency:
-            assert 6 <= max(runs.ours.round_trips) <= 12, runs.ours.round_trips
+            # Four rounds of requests at once (the two before the pages take 1 + 4 waves of
+            # sixteen), the root's two writes: 10 when nothing is late, more on a busy machine.
+            assert 6 <= max(runs.ours.round_trips) <= 16, runs.ours.round_trips
             if runs.s3pypi is not None:
                 assert min(runs.s3pypi.round_trips) > max(runs.ours.round_trips)
 
