@@ -239,7 +239,7 @@ class Publisher:
 
         def update(name: NormalizedName) -> tuple[tuple[str, ...], list[str]]:
             added = entries.get(name, [])
-            update = self.index.update_project(
+            updated = self.index.update_project(
                 name,
                 partial(_add, name, added),
                 read=snapshots[name],
@@ -247,11 +247,11 @@ class Publisher:
             )
             deleted: list[str] = []
             for entry in added:
-                if entry.filename in update.record.deleted:
+                if entry.filename in updated.record.deleted:
                     # Deleted while this publish ran: whatever it stored is garbage now.
                     remove_objects(self.index, name, entry.filename)
                     deleted.append(_deleted(entry.filename))
-            return update.written, deleted
+            return updated.written, deleted
 
         deleted: list[str] = []
         for written, gone in self.index.workers.map(update, stale):
