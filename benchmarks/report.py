@@ -372,6 +372,11 @@ def _reindex(results: Results) -> str:
                 rows,
             ),
             "",
+            f"The listing alone, as every reindex starts: {reindex.listing.keys:,} keys in "
+            f"{reindex.listing.pages} pages, {seconds(reindex.listing.seconds)}, of which moto "
+            f"spent {seconds(reindex.listing.server_cpu_seconds)} of CPU (it sorts the whole "
+            "bucket for every page).",
+            "",
         ]
     )
 

@@ -42,7 +42,8 @@ class ReindexReport:
 @dataclass
 class Reindexer:
     index: Index
-    workers: int = 16
+    # Projects at once: each spends most of its time waiting for S3's answers.
+    workers: int = 32
     report: ReindexReport = field(default_factory=ReindexReport)
     _lock: Lock = field(default_factory=Lock)
 
