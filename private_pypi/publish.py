@@ -143,8 +143,8 @@ class _Stored:
 
 @dataclass
 class _Round:
-    """What the round of writes and looks before the pages found, filled in by its calls
-    as they end, each into its own key."""
+    """What the rounds of writes and looks before the pages found, filled in by their
+    calls as they end, each into its own key."""
 
     files: dict[str, _Stored] = field(default_factory=dict[str, _Stored])
     metadata_etags: dict[str, str] = field(default_factory=dict[str, str])
@@ -155,14 +155,20 @@ class _Round:
     root: RootSnapshot | None = None
     root_copies: CopyEtags[frozenset[NormalizedName]] | None = None
 
+    def stored(self, filename: str) -> bool:
+        """Whether the file is in the store now, as this publish put it or found it."""
+        stored = self.files.get(filename)
+        return stored is not None and stored.outcome is not Outcome.SKIPPED
+
 
 @dataclass
 class Publisher:
     """Publishes in four rounds, each of requests that go at once (on the index's workers):
-    read every project's page; store every file and metadata file (and look at the copies
-    of each page to be written, and read the root page if a project is new); update the
-    root page once; update every project page. Whatever the number of files and projects,
-    that is a handful of round trips, each as long as its slowest request."""
+    read every project's page; store every file (and look at the copies of each page to
+    be written, and read the root page if a project is new); store every metadata file,
+    and update the root page once; update every project page. Whatever the number of
+    files and projects, that is a handful of round trips, each as long as its slowest
+    request."""
 
     index: Index
     clock: Clock = utc_now
@@ -222,13 +228,13 @@ class Publisher:
         if dry_run:
             return result
 
+        new_projects = {
+            name
+            for name, members in to_store.items()
+            if pages[name] is None and any(found.stored(d.filename) for d in members)
+        }
+        result.pages += self._store_metadata_and_root(to_store, found, new_projects)
         entries = {name: self._entries(members, found) for name, members in to_store.items()}
-        new_projects = {name for name, added in entries.items() if added and pages[name] is None}
-        if new_projects:
-            root = self.index.update_root(
-                lambda known: known | new_projects, read=found.root, copies=found.root_copies
-            )
-            result.pages += root.written
         stale = [
             name
             for name, page in pages.items()
@@ -269,10 +275,10 @@ class Publisher:
         progress: Callable[[Distribution], Progress | None],
         skip_existing: bool,
     ) -> None:
-        """The round before the pages, all at once: store every file and metadata file, look
-        at the copies of each page about to be written, read the root page (and look at
-        its copies) if a project is new, and see whether each page that gains nothing has
-        HTML older than its JSON."""
+        """The first round of writes, all at once: store every file, look at the copies of
+        each page about to be written, read the root page (and look at its copies) if a
+        project is new, and see whether each page that gains nothing has HTML older than
+        its JSON."""
         calls: list[Callable[[], None]] = []
         shown: list[tuple[Distribution, Progress]] = []
 
@@ -283,10 +289,6 @@ class Publisher:
                 if not skip_existing:
                     raise
                 found.files[distribution.filename] = _Stored(Outcome.SKIPPED)
-
-        def store_metadata_file(distribution: Distribution, body: bytes) -> None:
-            key = layout.metadata_key(distribution.project, distribution.filename)
-            found.metadata_etags[distribution.filename] = store_metadata(self.storage, key, body)
 
         def look(name: NormalizedName) -> None:
             found.copies[name] = self.index.project_copies(name)
@@ -316,8 +318,6 @@ class Publisher:
                     calls.append(partial(store, distribution, None))
                 else:
                     shown.append((distribution, report))
-                if distribution.metadata is not None:
-                    calls.append(partial(store_metadata_file, distribution, distribution.metadata))
             if members:
                 calls.append(partial(look, name))
         if shown:
@@ -325,6 +325,38 @@ class Publisher:
         if any(to_store.get(name) and page is None for name, page in pages.items()):
             calls += [read_root, look_at_root]
         self.index.workers.run(calls)
+
+    def _store_metadata_and_root(
+        self,
+        to_store: dict[NormalizedName, list[Distribution]],
+        found: _Round,
+        new_projects: set[NormalizedName],
+    ) -> tuple[str, ...]:
+        """The second round, all at once: store the metadata file of each wheel stored (not
+        before: a wheel refused by the store leaves nothing), and add the new projects to
+        the root page, which names projects, not files. Returns the root page's keys
+        written."""
+        root: list[tuple[str, ...]] = []
+
+        def update_root() -> None:
+            update = self.index.update_root(
+                lambda known: known | new_projects, read=found.root, copies=found.root_copies
+            )
+            root.append(update.written)
+
+        def store_metadata_file(distribution: Distribution, body: bytes) -> None:
+            key = layout.metadata_key(distribution.project, distribution.filename)
+            found.metadata_etags[distribution.filename] = store_metadata(self.storage, key, body)
+
+        calls: list[Callable[[], None]] = [update_root] if new_projects else []
+        calls += [
+            partial(store_metadata_file, distribution, distribution.metadata)
+            for members in to_store.values()
+            for distribution in members
+            if distribution.metadata is not None and found.stored(distribution.filename)
+        ]
+        self.index.workers.run(calls)
+        return root[0] if root else ()
 
     def _store_file(self, distribution: Distribution, progress: Progress | None) -> _Stored:
         """Upload the file, never replacing different bytes."""
@@ -352,9 +384,9 @@ class Publisher:
         """The page entries of the files stored, in the order given."""
         entries: list[FileEntry] = []
         for distribution in members:
-            stored = found.files[distribution.filename]
-            if stored.outcome is Outcome.SKIPPED:
+            if not found.stored(distribution.filename):
                 continue
+            stored = found.files[distribution.filename]
             entries.append(
                 FileEntry(
                     filename=distribution.filename,
@@ -399,27 +431,20 @@ class Publisher:
 def store_metadata(storage: Storage, key: str, body: bytes) -> str:
     """Store a metadata file create-only, as every immutable file is, and return its ETag.
 
-    Already there, it was stored by an earlier or a concurrent run of the same wheel, and
-    holds these bytes; or, beside a file stored with other bytes, by a publish that was
-    then refused: a wheel's metadata goes up beside it, not after it. So it is read, and
-    one with other bytes is deleted (its old version stays) and stored again.
+    Already there, it was stored by an earlier or a concurrent run of the same wheel, so
+    its bytes are these.
     """
-    for _ in range(3):
-        try:
-            return storage.write(
-                key,
-                body,
-                content_type=layout.METADATA_TYPE,
-                cache_control=layout.FILE_CACHE_CONTROL,
-                create_only=True,
-            )
-        except PreconditionFailed:
-            stored = storage.read(key)
-            if stored is not None and stored.body == body:
-                return stored.etag
-            if stored is not None:
-                storage.delete(key)
-    raise PrivatePypiError(f"{storage.location}/{key} kept changing while it was stored; run again")
+    try:
+        return storage.write(
+            key,
+            body,
+            content_type=layout.METADATA_TYPE,
+            cache_control=layout.FILE_CACHE_CONTROL,
+            create_only=True,
+        )
+    except PreconditionFailed:
+        info = storage.head(key)
+        return info.etag if info else ""
 
 
 def _add(name: NormalizedName, entries: list[FileEntry], page: ProjectPage | None) -> ProjectPage:
