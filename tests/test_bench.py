@@ -40,11 +40,12 @@ def test_quick_benchmark_measures_what_it_claims() -> None:
         if runs.latency:
             # Sixteen at a time: the 12 page reads; the 51 of the round of files in 4; the
             # metadata files beside the root's JSON, then its copies; the 12 pages' JSON,
-            # their 24 copies in 2. That is 10 when no request is sent late, more on a busy
-            # machine.
-            assert 6 <= max(runs.ours.round_trips) <= 16, runs.ours.round_trips
+            # their 24 copies in 2. That is 10 when no request is sent late; a busy machine
+            # sends some late (17 at a load of 18 on 2 cores), but never most of them.
+            trips = max(runs.ours.round_trips)
+            assert 6 <= trips <= s3_total(runs.ours.requests[0]) // 4, runs.ours.round_trips
             if runs.s3pypi is not None:
-                assert min(runs.s3pypi.round_trips) > max(runs.ours.round_trips)
+                assert min(runs.s3pypi.round_trips) > trips
 
     start = results.start_up
     assert start.seconds and start.import_seconds > 0 and start.command
