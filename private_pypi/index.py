@@ -193,9 +193,10 @@ class Index:
         repair of a page from what is stored.
 
         `listed` holds the page's objects as listed, so that a copy whose listed ETag is
-        its content's is not read again. An unreadable record is replaced outright, unless
-        it was replaced meanwhile. A page changed since `read` becomes `rebuild` of what it
-        is then.
+        its content's is not read again; the listing is also the look at the copies that
+        an update takes before it commits, so they are not looked at again. An unreadable
+        record is replaced outright, unless it was replaced meanwhile. A page changed since
+        `read` becomes `rebuild` of what it is then.
         """
         if self._holds_already(read, record, listed):
             return Update(record)
@@ -216,7 +217,11 @@ class Index:
         def change(current: Record | None) -> Record:
             return record if current == expected else rebuild(current)
 
-        update = self._update(read.directory, read.format, change, start, None)
+        looked: CopyEtags[Record] = [
+            (copy, info.etag if (info := listed.get(copy.key(read.directory))) else None)
+            for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
+        ]
+        update = self._update(read.directory, read.format, change, start, looked)
         return Update(update.record, replaced + update.written)
 
     def _holds_already(
