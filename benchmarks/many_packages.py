@@ -45,7 +45,9 @@ class ManyPackages:
 class StartUp:
     command: str  # ours, as installed
     seconds: list[float]
+    cpu_seconds: list[float]
     s3pypi_seconds: list[float] | None
+    s3pypi_cpu_seconds: list[float] | None
     import_seconds: float  # every import `--version` makes, as -X importtime sums them
     watched: dict[str, float]  # seconds, for those of WATCHED_IMPORTS it imports at all
 
@@ -66,7 +68,7 @@ def run(
             artifact.write(directory) for name in names for artifact in corpus.release(name, "1.0")
         ]
         for latency in latencies:
-            ours, theirs = ToolRuns([], [], []), ToolRuns([], [], [])
+            ours, theirs = ToolRuns.none_yet(), ToolRuns.none_yet()
             # Made before the server is slowed: nothing measured waits for them.
             buckets = [_bucket(server, "ours", latency, number) for number in range(runs)]
             theirs_buckets = [
@@ -92,15 +94,23 @@ def run(
 
 def start_up(runs: int, s3pypi: S3PyPI | None) -> StartUp:
     command = our_command()
-    ours = [run_process([str(command), "--version"]).seconds for _ in range(runs)]
+    ours = [run_process([str(command), "--version"]) for _ in range(runs)]
     theirs = (
-        [run_process([str(s3pypi.executable), "--version"]).seconds for _ in range(runs)]
+        [run_process([str(s3pypi.executable), "--version"]) for _ in range(runs)]
         if s3pypi
         else None
     )
     traced = run_process([sys.executable, "-X", "importtime", str(command), "--version"])
     total, watched = _import_times(traced.output)
-    return StartUp(command.name, ours, theirs, total, watched)
+    return StartUp(
+        command.name,
+        [run.seconds for run in ours],
+        [run.cpu_seconds for run in ours],
+        [run.seconds for run in theirs] if theirs else None,
+        [run.cpu_seconds for run in theirs] if theirs else None,
+        total,
+        watched,
+    )
 
 
 def _import_times(trace: str) -> tuple[float, dict[str, float]]:

@@ -36,8 +36,13 @@ class BenchmarkError(RuntimeError):
 @dataclass(frozen=True)
 class ToolRuns:
     seconds: list[float]
+    cpu_seconds: list[float]  # the command's own, as wait4 tells it: load inflates it less
     requests: list[Counter[str]]
     round_trips: list[int]
+
+    @classmethod
+    def none_yet(cls) -> ToolRuns:
+        return cls([], [], [], [])
 
     @property
     def same_requests_every_run(self) -> bool:
@@ -109,7 +114,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="bench-release-") as scratch:
         for latency in latencies:
             server.set_latency(latency)
-            ours, theirs = ToolRuns([], [], []), ToolRuns([], [], [])
+            ours, theirs = ToolRuns.none_yet(), ToolRuns.none_yet()
             for _ in range(runs):
                 directory = Path(scratch, str(published))
                 directory.mkdir()
@@ -148,6 +153,7 @@ def run(
 def timed(runs: ToolRuns, server: MotoServer, process: ProcessRun) -> None:
     """Add a finished run: its time, and the server's count and round trips of it."""
     runs.seconds.append(process.seconds)
+    runs.cpu_seconds.append(process.cpu_seconds)
     runs.round_trips.append(server.round_trips())
     runs.requests.append(server.counts(reset=True))
 

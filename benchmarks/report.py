@@ -337,11 +337,11 @@ TOOL_HEADERS = [
     "latency",
     "ours: requests",
     "ours: round trips",
-    "ours: wall",
+    "ours: wall (CPU)",
     "s3pypi: requests (S3 and DynamoDB)",
     "s3pypi: round trips",
-    "s3pypi: wall",
-    "ours / s3pypi",
+    "s3pypi: wall (CPU)",
+    "ours / s3pypi (wall)",
 ]
 
 
@@ -352,12 +352,16 @@ def _tool_columns(runs: AtLatency) -> list[str]:
         _ms(runs.latency),
         requests(runs.ours.requests[0]),
         _trips(runs.ours),
-        seconds(_median(runs.ours)),
+        _wall_and_cpu(runs.ours),
         requests(theirs.requests[0]) if theirs else "-",
         _trips(theirs) if theirs else "-",
-        seconds(_median(theirs)) if theirs else "-",
+        _wall_and_cpu(theirs) if theirs else "-",
         f"{_ratio(runs):.2f}x" if theirs else "-",
     ]
+
+
+def _wall_and_cpu(runs: ToolRuns) -> str:
+    return f"{seconds(_median(runs))} ({seconds(middle(runs.cpu_seconds))})"
 
 
 def _trips(runs: ToolRuns) -> str:
@@ -522,10 +526,12 @@ def _many_packages(results: Results) -> str:
             ),
             "",
             "Start-up, `--version` (median of "
-            f"{len(start.seconds)}): `{start.command} --version` {seconds(middle(start.seconds))}"
+            f"{len(start.seconds)}, wall and CPU): `{start.command} --version` "
+            f"{seconds(middle(start.seconds))} ({seconds(middle(start.cpu_seconds))})"
             + (
-                f", `s3pypi --version` {seconds(middle(start.s3pypi_seconds))}"
-                if start.s3pypi_seconds
+                f", `s3pypi --version` {seconds(middle(start.s3pypi_seconds))} "
+                f"({seconds(middle(start.s3pypi_cpu_seconds))})"
+                if start.s3pypi_seconds and start.s3pypi_cpu_seconds
                 else ""
             )
             + f". `python -X importtime` of ours: {seconds(start.import_seconds)} of imports"
