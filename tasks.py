@@ -1,8 +1,9 @@
 """private-pypi tasks: build, publish and look after a private Python package index.
 
-The publishing tasks live in the package (private_pypi/tasks.py), where the installed
-`private-pypi` command runs the same code; the tasks below need this checkout or the
-Pulumi CLI. `invoke --list` lists them all; `invoke --help TASK` explains one.
+The publishing tasks live in the package (private_pypi/tasks.py): the same command
+functions as the installed `private-pypi`, a second face over them. The tasks below need
+this checkout or the Pulumi CLI. `invoke --list` lists them all; `invoke --help TASK`
+explains one.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ def demo(c: Context) -> None:
 
 @task(help={"pytest-args": "extra arguments for pytest, e.g. '-k publish -x'"})
 def test(c: Context, pytest_args: str = "") -> None:
-    """Run the whole test suite (ruff, then pytest in parallel)."""
+    """Run the whole test suite (ruff, then pytest in parallel), with the LocalStack tier
+    where LocalStack can run."""
     c.run("ruff check .", pty=False)
+    # Installs LocalStack's environment on first use, and says in one line whether its
+    # tier runs (and why not); the workers then find it ready.
+    c.run("python -m tests.localstack", pty=False)
     c.run(f"pytest -n auto {pytest_args}", pty=False)
 
 

@@ -33,8 +33,15 @@ PRIVATE_ACCESS = "const ACCESS = 'private';"
 
 
 def viewer_request_code(*, private: bool) -> str:
-    """The function's code; a private stack's copy refuses requests without a reader's token."""
-    code = VIEWER_REQUEST_CODE.read_text(encoding="utf-8")
+    """The function's code as deployed; a private stack's copy refuses requests without a
+    reader's token. CloudFront counts comments against a function's 10 KB, so the lines
+    that are only a comment are left out (the file has no template literals or block
+    comments, where such a line could be something else)."""
+    code = "".join(
+        line
+        for line in VIEWER_REQUEST_CODE.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not line.lstrip().startswith("//")
+    )
     if code.count(PUBLIC_ACCESS) != 1:
         raise ValueError(f"{VIEWER_REQUEST_CODE} must declare {PUBLIC_ACCESS!r} exactly once")
     return code.replace(PUBLIC_ACCESS, PRIVATE_ACCESS) if private else code

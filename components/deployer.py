@@ -64,7 +64,8 @@ class DeployerArgs:
     github_repository: GitHubRepository | None = None
     # OIDC mode when set: a role instead of the user and its key.
     oidc: OidcPublishing | None = None
-    # Import the user of this name (the seed's deployer) instead of creating it.
+    # Import the user of this name (the seed's deployer) instead of creating it, and keep it
+    # on `pulumi destroy`.
     adopt_user: bool = False
 
 
@@ -121,7 +122,9 @@ class Deployer(Component[DeployerArgs]):
             f"{name}-user",
             name=args.user_name,
             opts=pulumi.ResourceOptions(
-                parent=self, import_=args.user_name if args.adopt_user else None
+                parent=self,
+                import_=args.user_name if args.adopt_user else None,
+                retain_on_delete=args.adopt_user,
             ),
         )
         aws.iam.UserPolicy(f"{name}-policy", user=self.user.name, policy=policy, opts=child)
@@ -137,6 +140,9 @@ class Deployer(Component[DeployerArgs]):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 replacement_trigger=self.key_clock.created_at,
+                # A replacement trigger is not an input: without this, the engine would not
+                # know the key needs its clock (for ordering, destroy, --target).
+                depends_on=[self.key_clock],
                 additional_secret_outputs=["secret"],
             ),
         )

@@ -9,6 +9,7 @@ fine-grained token), or the `repo` scope (a classic token).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_github as github
@@ -47,8 +48,10 @@ def write_actions_secrets(
     repository: GitHubRepository,
     secrets: dict[str, pulumi.Input[str]],
     parent: pulumi.Resource,
+    after: Sequence[pulumi.Resource] = (),
 ) -> None:
-    """Set `secrets` in the repository's Actions secrets, as children of `parent`."""
+    """Set `secrets` in the repository's Actions secrets, as children of `parent`, once
+    the resources `after` are in place."""
     provider = github_provider(f"{name}-github", repository.owner, parent=parent)
     for secret_name, value in secrets.items():
         github.ActionsSecret(
@@ -59,6 +62,9 @@ def write_actions_secrets(
             # Should a provider version replace a secret rather than update it, the new one
             # must not be created first: deleting the old one would delete it too.
             opts=pulumi.ResourceOptions(
-                parent=parent, provider=provider, delete_before_replace=True
+                parent=parent,
+                provider=provider,
+                delete_before_replace=True,
+                depends_on=list(after),
             ),
         )

@@ -80,16 +80,14 @@ class IndexReaders(Component[IndexReadersArgs]):
                 f"{name}-{reader.name}-token",
                 length=TOKEN_LENGTH,
                 special=False,
+                # An input, unlike the key's replacement trigger: the engine knows the
+                # token needs its clock without depends_on.
                 keepers={"created": clock.created_at},
                 opts=child,
             )
             self.tokens[reader.name] = pulumi.Output.secret(password.result)
-            if reader.github_repository is not None:
-                self._publish_to_github(
-                    f"{name}-{reader.name}", reader, reader.github_repository, args.index_url
-                )
         # Exclusive: a key added by hand, or a removed reader's, is deleted at the next update.
-        aws.cloudfront.KeyvaluestoreKeysExclusive(
+        keys = aws.cloudfront.KeyvaluestoreKeysExclusive(
             f"{name}-keys",
             key_value_store_arn=self.store.arn,
             resource_key_value_pairs=[
@@ -98,6 +96,13 @@ class IndexReaders(Component[IndexReadersArgs]):
             ],
             opts=child,
         )
+        # A reader's secrets change only once the edge has its token: should writing the
+        # keys fail (README, Private reads: temporary credentials), the old tokens still work.
+        for reader in args.readers:
+            if reader.github_repository is not None:
+                self._publish_to_github(
+                    f"{name}-{reader.name}", reader, reader.github_repository, args.index_url, keys
+                )
         return {"storeArn": self.store.arn, "readers": list(self.tokens)}
 
     @property
@@ -115,10 +120,11 @@ class IndexReaders(Component[IndexReadersArgs]):
         reader: Reader,
         repository: GitHubRepository,
         index_url: pulumi.Input[str],
+        keys: pulumi.Resource,
     ) -> None:
         secrets: dict[str, pulumi.Input[str]] = {
             READER_INDEX_URL_VARIABLE: index_url,
             READER_USERNAME_VARIABLE: reader.name,
             READER_TOKEN_VARIABLE: self.tokens[reader.name],
         }
-        write_actions_secrets(name, repository, secrets, parent=self)
+        write_actions_secrets(name, repository, secrets, parent=self, after=[keys])

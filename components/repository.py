@@ -12,8 +12,8 @@ import pulumi_aws as aws
 
 from components.component import Component
 from components.policies import cloudfront_bucket_policy, public_index_bucket_policy
+from private_pypi.contract import NONCURRENT_VERSION_DAYS
 
-NONCURRENT_VERSION_DAYS = 90
 INCOMPLETE_UPLOAD_DAYS = 7
 
 
@@ -25,7 +25,8 @@ class PackageRepositoryArgs:
     # CDN mode when set: the bucket is private and only this distribution reads it.
     # The distribution needs the bucket first, so this is usually a pulumi.deferred_output().
     reader_distribution_arn: pulumi.Input[str] | None = None
-    # Import the existing bucket of this name (the seed's) instead of creating it.
+    # Import the existing bucket of this name (the seed's) instead of creating it, and keep
+    # it on `pulumi destroy`: Pulumi didn't make it, and it holds every package.
     adopt: bool = False
 
 
@@ -46,6 +47,7 @@ class PackageRepository(Component[PackageRepositoryArgs]):
                 parent=self,
                 protect=args.protect,
                 import_=args.bucket_name if args.adopt else None,
+                retain_on_delete=args.adopt,
             ),
         )
         aws.s3.BucketVersioning(

@@ -1,9 +1,12 @@
 """Where build and publish find their packages and repository, in order of precedence.
 
-Packages: --package, then `packages` in the [tool.private-pypi] table of the nearest
-pyproject.toml, then publish.packages in invoke.yaml (this project's own checkout).
-Repository: --repository, then AWS_PYPI_BUCKET or S3_PYPI_BUCKET, then `repository` in
-the table. Paths in the table are relative to its pyproject.toml.
+Packages: --package (or PRIVATE_PYPI_PACKAGES, which the installed command reads for it),
+then `packages` in the [tool.private-pypi] table of the nearest pyproject.toml, then
+publish.packages in invoke.yaml (this project's own checkout).
+Repository: --repository, then PRIVATE_PYPI_REPOSITORY, then AWS_PYPI_BUCKET or
+S3_PYPI_BUCKET, then `repository` in the table. Paths in the table are relative to its
+pyproject.toml. The bucket of the AWS_PYPI_* secrets comes before the table because the
+secrets' key is the key of that bucket: a table naming another would be refused there.
 """
 
 from __future__ import annotations
@@ -128,5 +131,5 @@ def repository_to_use(flag: str | None, env: Mapping[str, str], table: ProjectTa
         if table and table.repository:
             return table.repository
         raise ConfigurationError(
-            f"{error}, or set repository in [tool.private-pypi] of pyproject.toml"
+            *error.text.parts, ", or set repository in [tool.private-pypi] of pyproject.toml"
         ) from None

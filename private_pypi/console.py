@@ -1,21 +1,20 @@
-"""What the tasks print: sizes, one line per file, and progress for large uploads."""
+"""Sizes as a user reads them, and progress for large uploads (render.py prints the rest)."""
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from tqdm import tqdm
+from .storage.base import MULTIPART_THRESHOLD, Progress
 
-from .storage.base import Progress
-from .storage.s3 import TRANSFER_CONFIG
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Below this an upload is one request, which reports its progress once, at the end.
-PROGRESS_THRESHOLD = TRANSFER_CONFIG.multipart_threshold
+PROGRESS_THRESHOLD = MULTIPART_THRESHOLD
 # Off a terminal (a CI log), one plain line at each of these fractions of the upload.
 PLAIN_STEPS = (0.25, 0.5, 0.75, 1.0)
-BAR_FORMAT = "  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}"
 
 
 def human_size(size: int) -> str:
@@ -42,21 +41,7 @@ def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progres
     def advance(chunk: int) -> None:
         with lock:
             if not shown:
-                shown.append(
-                    tqdm(
-                        desc=label,
-                        # The file name last: a narrow terminal cuts it short, never the bar.
-                        bar_format=BAR_FORMAT,
-                        total=total,
-                        unit="B",
-                        unit_scale=True,
-                        unit_divisor=1000,
-                        file=stream,
-                        dynamic_ncols=True,  # follows the terminal's width, even when resized
-                        leave=False,
-                        mininterval=0.2,
-                    )
-                )
+                shown.append(_bar(label, total, stream))
             bar = shown[0]
             if bar.disable:
                 return
@@ -65,6 +50,24 @@ def progress_bar(label: str, total: int, stream: TextIO = sys.stderr) -> Progres
                 bar.close()
 
     return advance
+
+
+def _bar(label: str, total: int, stream: TextIO) -> tqdm[NoReturn]:
+    from tqdm import tqdm  # only for a large file on a terminal
+
+    return tqdm(
+        desc=label,
+        # The file name last: a narrow terminal cuts it short, never the bar.
+        bar_format="  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}",
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,
+        file=stream,
+        dynamic_ncols=True,  # follows the terminal's width, even when it is resized
+        leave=False,
+        mininterval=0.2,
+    )
 
 
 def _plain_lines(label: str, total: int, stream: TextIO) -> Progress:

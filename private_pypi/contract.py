@@ -16,6 +16,9 @@ PAGE_MAX_AGE_SECONDS = 60
 PAGE_CACHE_CONTROL = f"public, max-age={PAGE_MAX_AGE_SECONDS}"
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
+# The bucket is versioned: a deleted or replaced object's old version is kept this long.
+NONCURRENT_VERSION_DAYS = 90
+
 # A release's files, which never change once published (the bucket policy refuses to
 # overwrite them), and the yank marker beside them: all a deployer may delete.
 DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -32,6 +35,10 @@ ROLE_ARN_VARIABLE = "AWS_PYPI_ROLE_ARN"
 DISTRIBUTION_ID_VARIABLE = "AWS_PYPI_DISTRIBUTION_ID"
 # The seed's name for the bucket, as `invoke env` prints it for a shell.
 SEED_BUCKET_VARIABLE = "S3_PYPI_BUCKET"
+
+# The repository a command uses, before the bucket variables above: what the GitHub Action
+# sets from its `repository` input (the command's other options have variables too).
+REPOSITORY_VARIABLE = "PRIVATE_PYPI_REPOSITORY"
 
 # A reader of a private index (components/readers.py sets them; verify reads them).
 READER_INDEX_URL_VARIABLE = "PRIVATE_PYPI_INDEX_URL"

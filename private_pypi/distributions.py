@@ -17,9 +17,12 @@ import tarfile
 import unicodedata
 import zipfile
 import zlib
+from collections import defaultdict
+from collections.abc import Generator, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from packaging.metadata import InvalidMetadata, Metadata, parse_email
 from packaging.tags import Tag
@@ -113,7 +116,7 @@ def inspect(path: Path) -> Distribution:
         if not stat.S_ISREG(path.stat().st_mode):
             raise _Refused("not a regular file")
         if filename.endswith(".tar.gz"):
-            contents = _read_tar_gz(path, _sdist_metadata_member(filename))
+            contents = _read_tar_gz(path, filename)
         else:
             contents = _read_zip(path, kind, filename)
         metadata = _parse_metadata(contents.metadata, contents.metadata_member)
@@ -137,6 +140,21 @@ def inspect(path: Path) -> Distribution:
         metadata=contents.metadata if is_wheel else None,
         metadata_sha256=hashlib.sha256(contents.metadata).hexdigest() if is_wheel else None,
     )
+
+
+def check_archive(filename: str, file: BinaryIO) -> None:
+    """Inspection's checks of an archive's members, for a file that was published before
+    them: raises InvalidDistribution as inspect() would. A .tar.gz is read from its start
+    to its end; a zip only where zipfile seeks, to its member list at the end."""
+    kind, _, _ = parse_filename(filename)
+    try:
+        if filename.endswith(".tar.gz"):
+            _scan_tar_gz(HashingReader(file), filename)
+        else:
+            with _reading_zip(), zipfile.ZipFile(file) as archive:
+                _check_zip_members(archive.infolist(), kind, filename)
+    except _Refused as refusal:
+        raise InvalidDistribution(filename, str(refusal)) from None
 
 
 def parse_filename(filename: str) -> tuple[Kind, NormalizedName, Version]:
@@ -319,36 +337,41 @@ def _sdist_metadata_member(filename: str) -> str:
 
 def _read_zip(path: Path, kind: Kind, filename: str) -> _ArchiveRead:
     with path.open("rb") as file:
-        try:
-            with zipfile.ZipFile(file) as archive:
-                members = archive.infolist()
-                _check_zip_members(members)
-                if kind == "wheel":
-                    metadata_member = _wheel_metadata_member(members, filename)
-                else:
-                    metadata_member = _sdist_metadata_member(filename)
-                metadata = _read_zip_member(archive, _only_member(members, metadata_member))
-                if kind == "wheel":
-                    _check_wheel_files(archive, members, metadata_member.removesuffix("METADATA"))
-        # OSError too: a corrupt central directory makes zipfile seek to negative offsets.
-        except (
-            zipfile.BadZipFile,
-            OSError,
-            EOFError,
-            zlib.error,
-            NotImplementedError,
-            UnicodeDecodeError,
-        ) as error:
-            raise _Refused(
-                f"not a readable zip archive ({error}): the file is corrupt, truncated or not a zip"
-            ) from None
+        with _reading_zip(), zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            _check_zip_members(members, kind, filename)
+            if kind == "wheel":
+                metadata_member = _wheel_metadata_member(members, filename)
+            else:
+                metadata_member = _sdist_metadata_member(filename)
+            metadata = _read_zip_member(archive, _only_member(members, metadata_member))
+            if kind == "wheel":
+                _check_wheel_files(archive, members, metadata_member.removesuffix("METADATA"))
         # zipfile read only the central directory and the metadata member above.
         file.seek(0)
         digest = hashlib.file_digest(file, "sha256")
         return _ArchiveRead(metadata_member, metadata, digest.hexdigest(), file.tell())
 
 
-def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
+@contextmanager
+def _reading_zip() -> Generator[None]:
+    try:
+        yield
+    # OSError too: a corrupt central directory makes zipfile seek to negative offsets.
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        UnicodeDecodeError,
+    ) as error:
+        raise _Refused(
+            f"not a readable zip archive ({error}): the file is corrupt, truncated or not a zip"
+        ) from None
+
+
+def _check_zip_members(members: list[zipfile.ZipInfo], kind: Kind, filename: str) -> None:
     declared = sum(member.file_size for member in members)
     if declared > MAX_UNPACKED_BYTES:
         raise _Refused(
@@ -356,7 +379,8 @@ def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
             f"{MAX_UNPACKED_BYTES // GiB} GiB limit: refusing a possible zip bomb"
         )
     for member in members:
-        _check_member_path(member.filename)
+        # Named as stored: zipfile's `filename` ends at a NUL, as pip's names do.
+        _check_member_path(member.orig_filename, directory=member.is_dir())
         # The high 16 bits hold the Unix mode for archives made on Unix, and 0 elsewhere.
         member_type = _ZIP_MEMBER_TYPES.get(stat.S_IFMT(member.external_attr >> 16))
         if member_type is not None:
@@ -370,6 +394,7 @@ def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
                 f"into {member.compress_size:,}, over the {MAX_COMPRESSION_RATIO}:1 "
                 "compression ratio limit: refusing a possible zip bomb"
             )
+    _check_twins(kind, filename, [member.filename for member in members if not member.is_dir()])
 
 
 def _wheel_metadata_member(members: list[zipfile.ZipInfo], filename: str) -> str:
@@ -441,18 +466,16 @@ def _same_project_and_version(dist_info: str, expected: str) -> bool:
 def _only_member(
     members: list[zipfile.ZipInfo], name: str, what: str = "its core metadata"
 ) -> zipfile.ZipInfo:
-    matches = [member for member in members if member.filename == name]
-    _check_one_metadata_member(name, len(matches), what)
-    return matches[0]
+    """The member named `name`: there is one at most, _check_twins saw to that."""
+    found = next((member for member in members if member.filename == name), None)
+    if found is None:
+        raise _missing(name, what)
+    return found
 
 
-def _check_one_metadata_member(name: str, count: int, what: str = "its core metadata") -> None:
-    if count == 0:
-        kind = "sdist" if name.endswith("/PKG-INFO") else "wheel"
-        raise _Refused(f"missing {name}: every {kind} carries {what} there")
-    if count > 1:
-        # Tools disagree on which copy wins; the index must show what installers will see.
-        raise _Refused(f"{count} copies of {name}: a distribution has exactly one")
+def _missing(name: str, what: str = "its core metadata") -> _Refused:
+    kind = "sdist" if name.endswith("/PKG-INFO") else "wheel"
+    return _Refused(f"missing {name}: every {kind} carries {what} there")
 
 
 def _read_zip_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
@@ -471,7 +494,11 @@ def _check_metadata_size(name: str, size: int) -> None:
         )
 
 
-def _check_member_path(name: str) -> None:
+def _check_member_path(name: str, *, directory: bool = False) -> None:
+    """A member named in the archive's normal form: relative, '/' between segments, no
+    empty, '.' or '..' segment (but a directory's trailing '/') and no unprintable
+    character. Installers normalize any other name, so it could name another member's file.
+    """
     # PureWindowsPath splits on both separators and sees drives ("C:") and UNC roots.
     path = PureWindowsPath(name)
     if path.anchor:
@@ -482,6 +509,100 @@ def _check_member_path(name: str) -> None:
         # Windows reads a backslash as a separator, so two members that differ only in it
         # are one file there and two here: the index could show other metadata than gets installed.
         raise _Refused(f"archive member {name!r} has '\\' in its name; archives use '/'")
+    # uv refuses these; zipfile, and so pip, ends a name at a NUL.
+    unprintable = next((c for c in name if unicodedata.category(c) in _UNPRINTABLE), None)
+    if unprintable is not None:
+        raise _Refused(
+            f"archive member {name!r} has the unprintable character {unprintable!r} in its "
+            "name, which installers cut short or refuse"
+        )
+    segments = (name.removesuffix("/") if directory else name).split("/")
+    if "" in segments or "." in segments:
+        normal = "/".join(segment for segment in segments if segment not in {"", "."})
+        raise _Refused(
+            f"archive member {name!r} has an empty or '.' segment in its path: installers "
+            f"write it as {normal!r}; archives name each member one way"
+        )
+
+
+# Control, format (bidirectional overrides, zero-width), surrogate (undecodable bytes) and
+# private-use characters. Not unassigned ones: which are unassigned depends on the
+# Python's Unicode version, and a character new to Unicode could be one.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co"}
+
+# The .data subdirectories whose files an installer writes into site-packages, beside the
+# archive's root: a venv's purelib and platlib are one directory.
+_SITE_PACKAGES_SCHEMES = {"purelib", "platlib"}
+# The data scheme is the environment's prefix, so its files can reach site-packages too.
+_SITE_PACKAGES_DIRECTORIES = {"site-packages", "dist-packages"}
+
+
+def _installed_as(member: str) -> tuple[str, str, bool]:
+    """Where an installer writes a wheel's member: the scheme's directory, the path in it,
+    and whether it comes from a .data directory. pip takes any top directory named
+    `*.data` for one (uv only `{name}-{version}.data`): the wider reading is the one checked."""
+    top, _, rest = member.partition("/")
+    scheme, slash, path = rest.partition("/")
+    if not (top.casefold().endswith(".data") and slash):
+        return "purelib", member, False
+    if scheme in _SITE_PACKAGES_SCHEMES:
+        return "purelib", path, True
+    parts = path.split("/")
+    if scheme == "data":
+        for position, part in enumerate(parts[:-1]):
+            if part.casefold() in _SITE_PACKAGES_DIRECTORIES:
+                return "purelib", "/".join(parts[position + 1 :]), True
+    return scheme, path, True
+
+
+def _caseless(path: str) -> str:
+    """One spelling for names that a case-insensitive filesystem takes for one file (macOS
+    and Windows), whatever their Unicode normalization (macOS ignores it): Unicode's
+    canonical caseless match."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
+def _check_twins(kind: Kind, filename: str, files: list[str]) -> None:
+    """Refuse members that are one file once installed or unpacked, in any spelling, and a
+    wheel's .data files that install into a .dist-info directory: else the index could show
+    one METADATA (or PKG-INFO) and installers use another."""
+    if kind == "sdist":
+        metadata = _caseless(_sdist_metadata_member(filename))
+        _refuse_twins([[(name, name) for name in files if _caseless(name) == metadata]])
+        return
+    installed: defaultdict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for name in files:
+        scheme, path, from_data = _installed_as(name)
+        top = path.partition("/")[0]
+        if from_data and scheme == "purelib" and top.casefold().endswith(".dist-info"):
+            raise _Refused(
+                f"archive member {name!r} installs into {top}/: a wheel's .dist-info files are "
+                "the ones in its .dist-info directory, or the index shows one METADATA and "
+                "installers use another"
+            )
+        shown = path if scheme == "purelib" else f"{scheme}/{path}"
+        installed[scheme, _caseless(path)].append((name, shown))
+    _refuse_twins(installed.values())
+
+
+def _refuse_twins(groups: Iterable[list[tuple[str, str]]]) -> None:
+    """Refuse the first group of two or more members, each given with where it is written."""
+    for group in groups:
+        if len(group) < 2:
+            continue
+        (first, first_written), (second, second_written) = group[:2]
+        if first == second:
+            raise _Refused(f"{len(group)} copies of {first}: an archive holds each file once")
+        where = (
+            f"where installers write them ({first_written})"
+            if first_written == second_written
+            else "where file names ignore case or Unicode normalization (macOS, Windows)"
+        )
+        # !a: names that differ in their Unicode normalization alone look the same.
+        raise _Refused(
+            f"archive members {first!a} and {second!a} are one file {where}: an archive "
+            "holds each file once, or the index could show one and installers use the other"
+        )
 
 
 def _refused_member_type(name: str, member_type: str) -> _Refused:
@@ -491,38 +612,46 @@ def _refused_member_type(name: str, member_type: str) -> _Refused:
     )
 
 
-def _read_tar_gz(path: Path, metadata_member: str) -> _ArchiveRead:
-    # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
-    # byte tarfile asks for, including those of headers it reads whole into memory.
+def _read_tar_gz(path: Path, filename: str) -> _ArchiveRead:
     with path.open("rb") as file:
         compressed = HashingReader(file)
-        try:
-            with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
-                inflated = _InflationGuard(inflating, compressed)
-                with tarfile.open(fileobj=inflated, mode="r|") as archive:
-                    metadata = _scan_tar(archive, metadata_member)
-                # Inflating the rest verifies the gzip checksum and hashes the file's tail.
-                inflated.drain()
-        except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
-            raise _Refused(
-                f"not a readable .tar.gz archive ({error}): "
-                "the file is corrupt, truncated or not a gzip-compressed tar"
-            ) from None
-        except RecursionError:
-            # tarfile reads each extended (pax) header by recursing into the next one.
-            raise _Refused(
-                "not a readable .tar.gz archive: extended headers are chained too deep"
-            ) from None
+        metadata_member, metadata = _scan_tar_gz(compressed, filename)
         compressed.drain()
     return _ArchiveRead(
         metadata_member, metadata, compressed.digest.hexdigest(), compressed.bytes_read
     )
 
 
-def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
-    metadata: list[bytes] = []
+def _scan_tar_gz(compressed: HashingReader, filename: str) -> tuple[str, bytes]:
+    """Check every member of a .tar.gz as it streams past; its metadata member and bytes."""
+    metadata_member = _sdist_metadata_member(filename)
+    # Decompressing here rather than with mode "r|gz" lets _InflationGuard count every
+    # byte tarfile asks for, including those of headers it reads whole into memory.
+    try:
+        with gzip.GzipFile(fileobj=compressed, mode="rb") as inflating:
+            inflated = _InflationGuard(inflating, compressed)
+            with tarfile.open(fileobj=inflated, mode="r|") as archive:
+                metadata = _scan_tar(archive, filename, metadata_member)
+            # Inflating the rest verifies the gzip checksum and hashes the file's tail.
+            inflated.drain()
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise _Refused(
+            f"not a readable .tar.gz archive ({error}): "
+            "the file is corrupt, truncated or not a gzip-compressed tar"
+        ) from None
+    except RecursionError:
+        # tarfile reads each extended (pax) header by recursing into the next one.
+        raise _Refused(
+            "not a readable .tar.gz archive: extended headers are chained too deep"
+        ) from None
+    return metadata_member, metadata
+
+
+def _scan_tar(archive: tarfile.TarFile, filename: str, metadata_member: str) -> bytes:
+    metadata: bytes | None = None
+    files: list[str] = []
     for member in archive:
-        _check_member_path(member.name)
+        _check_member_path(member.name, directory=member.isdir())
         if not (member.isreg() or member.isdir()):
             member_type = _TAR_MEMBER_TYPES.get(member.type, "an unsupported tar member type")
             raise _refused_member_type(member.name, member_type)
@@ -533,14 +662,18 @@ def _scan_tar(archive: tarfile.TarFile, metadata_member: str) -> bytes:
                 f"archive over the {MAX_UNPACKED_BYTES // GiB} GiB limit: "
                 "refusing a possible tar bomb"
             )
-        if member.name == metadata_member:
+        if member.isreg():
+            files.append(member.name)
+        if member.name == metadata_member and metadata is None:
             _check_metadata_size(member.name, member.size)
             extracted = archive.extractfile(member)
             if extracted is None:
                 raise _Refused(f"{member.name} is not a regular file")
-            metadata.append(extracted.read())
-    _check_one_metadata_member(metadata_member, len(metadata))
-    return metadata[0]
+            metadata = extracted.read()
+    _check_twins("sdist", filename, files)
+    if metadata is None:
+        raise _missing(metadata_member)
+    return metadata
 
 
 class _InflationGuard(io.RawIOBase):

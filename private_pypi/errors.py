@@ -1,19 +1,39 @@
 """The exceptions the library raises: each one is a message a user can act on.
 
-Every command catches PrivatePypiError and prints its one line. PreconditionFailed is
-not one of them: it is the storage's signal that a conditional write lost a race, which
-the index retries and never lets reach a user.
+Every command catches PrivatePypiError and prints its one line. PreconditionFailed and
+ConditionalConflict are not among them: they are the storage's signals that a conditional
+write did not take effect, which the index retries and never lets reach a user.
 """
 
 from __future__ import annotations
 
+from .advice import Part, Program, Text
+
 
 class PrivatePypiError(Exception):
-    """Base class: a problem the user can fix. str(error) is the one-line message."""
+    """Base class: a problem the user can fix. str(error) is the one-line message.
+
+    A message that advises a command holds it as a Command, which `render` spells as the
+    face that shows the error is run (`private-pypi reindex`, `uv run invoke reindex`).
+    """
+
+    def __init__(self, *message: Part) -> None:
+        self.text = Text(*message)
+        super().__init__(self.text)
+
+    def render(self, program: Program) -> str:
+        return self.text.render(program)
 
 
 class PreconditionFailed(Exception):
-    """A conditional write lost a race: the object changed since it was read."""
+    """A conditional write lost a race: the object changed since it was read (If-Match), or
+    it exists already (If-None-Match: *)."""
+
+
+class ConditionalConflict(Exception):
+    """A conditional write met a conflicting request on the same key (S3's 409
+    ConditionalRequestConflict) and did not take effect: it says nothing of the object, so
+    the writer tries again, re-reading the object first where it wrote If-Match."""
 
 
 class InvalidDistribution(PrivatePypiError):

@@ -2,10 +2,11 @@
 
 Each page's JSON document is its record. An update reads it, applies a change, and
 writes it back only if nobody wrote it meanwhile (If-Match, or If-None-Match: * for a new
-page); when that fails it re-reads and retries, with jittered backoff. The HTML twins are
-written after the JSON, each on the condition that nobody wrote it since its ETag was
-looked at, before the JSON was committed: so no writer, slow or killed, puts HTML from an
-older record over HTML from a newer one, and the last HTML written is the latest record's.
+page); when that fails, or S3 answers that a conflicting request was in flight (409), it
+re-reads and retries, with jittered backoff. The HTML twins are written after the JSON,
+each on the condition that nobody wrote it since its ETag was looked at, before the JSON
+was committed: so no writer, slow or killed, puts HTML from an older record over HTML
+from a newer one, and the last HTML written is the latest record's.
 A writer that finds the JSON unchanged still writes the HTML, which repairs HTML that a
 killed writer left behind.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Generic, TypeVar
@@ -26,12 +27,17 @@ from typing import Generic, TypeVar
 from packaging.utils import NormalizedName
 
 from . import layout
-from .errors import PreconditionFailed, PrivatePypiError
+from .advice import Command
+from .errors import ConditionalConflict, PreconditionFailed, PrivatePypiError
 from .pages import PROJECT_PAGE, ROOT_PAGE, InvalidPage, PageFormat, ProjectPage, Rendering
-from .storage import ObjectInfo, Storage, StoredObject
+from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
 from .workers import Workers
 
 Record = TypeVar("Record")
+
+# A conditional write that did not take effect: the page changed (412), or S3 met another
+# request on it in flight (409); either way the writer reads the page again and retries.
+NOT_APPLIED = (PreconditionFailed, ConditionalConflict)
 
 
 class ConcurrentUpdateError(PrivatePypiError):
@@ -39,20 +45,7 @@ class ConcurrentUpdateError(PrivatePypiError):
 
 
 class CorruptPage(PrivatePypiError):
-    """A stored page is unreadable; `invoke reindex` rebuilds it."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    # Generous: eight CI jobs racing for one page on a slow day must all get through.
-    attempts: int = 50
-    base_delay: float = 0.02
-    max_delay: float = 2.0
-
-    def delays(self, rng: random.Random) -> Iterator[float]:
-        """Full-jitter exponential backoff: spreads racing writers apart."""
-        for attempt in range(self.attempts):
-            yield rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+    """A stored page is unreadable; reindex rebuilds it."""
 
 
 @dataclass(frozen=True)
@@ -132,14 +125,7 @@ class Index:
     def html_lags(self, name: NormalizedName, page: ProjectPage) -> bool:
         """Whether a copy of the project's HTML is not `page`, as a writer killed between the
         JSON and the HTML leaves it: then the next writer of the page brings it level."""
-        directory = layout.project_dir(name)
-
-        def lags(copy: Rendering[ProjectPage]) -> bool:
-            stored = self.storage.read(copy.key(directory))
-            return stored is None or stored.body != copy.render(page)
-
-        copies = PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
-        return any(self.workers.map(lags, copies))
+        return not self._copies_hold(layout.project_dir(name), PROJECT_PAGE, page, listed=None)
 
     def project_copies(self, name: NormalizedName) -> CopyEtags[ProjectPage]:
         """A look at the ETags of the project page's copies, for an update to start from
@@ -207,7 +193,7 @@ class Index:
             # An unreadable record can't be updated: replace it, if nobody did meanwhile.
             body = read.format.record.render(record)
             try:
-                etag = self._write(read.key, read.format.record, body, if_match=read.stored.etag)
+                etag = self._replace_unreadable(read.key, read.format, body, read.stored.etag)
             except PreconditionFailed:
                 start = None  # replaced meanwhile: start from the new record
             else:
@@ -224,16 +210,51 @@ class Index:
         update = self._update(read.directory, read.format, change, start, looked)
         return Update(update.record, replaced + update.written)
 
+    def _replace_unreadable(
+        self, key: str, kind: PageFormat[Record], body: bytes, etag: str
+    ) -> str:
+        """Write `body` over an unreadable record If-Match `etag`: PreconditionFailed if it
+        was replaced meanwhile. A write that met a conflicting request is sent again as it
+        was: there is nothing to re-read in an unreadable record, and If-Match still
+        refuses it if the record changed meanwhile."""
+        last: Exception | None = None
+        for delay in self.retry.delays(self.rng):
+            try:
+                return self._write(key, kind.record, body, if_match=etag)
+            except ConditionalConflict as conflict:
+                last = conflict
+                self.sleep(delay)
+        raise ConcurrentUpdateError(self._gave_up(key, last))
+
     def _holds_already(
         self, read: Snapshot[Record], record: Record, listed: Mapping[str, ObjectInfo]
     ) -> bool:
         """Whether the page's record and every copy are `record`'s renderings."""
         if read.stored is None or read.stored.body != read.format.record.render(record):
             return False
-        return all(
-            stores(self.storage, listed.get(copy.key(read.directory)), copy.render(record))
-            for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
-        )
+        return self._copies_hold(read.directory, read.format, record, listed=listed)
+
+    def _copies_hold(
+        self,
+        directory: str,
+        kind: PageFormat[Record],
+        record: Record,
+        *,
+        listed: Mapping[str, ObjectInfo] | None,
+    ) -> bool:
+        """Whether every copy of the page is `record`'s rendering: each copy as `listed`,
+        or, with no listing, as a HEAD finds it (all at once); read where its ETag doesn't
+        tell."""
+
+        def holds(copy: Rendering[Record]) -> bool:
+            key = copy.key(directory)
+            found = self.storage.head(key) if listed is None else listed.get(key)
+            return stores(self.storage, found, copy.render(record))
+
+        copies = kind.copies_on(directory_keys=self.storage.directory_keys)
+        if listed is None:
+            return all(self.workers.map(holds, copies))
+        return all(holds(copy) for copy in copies)
 
     def _update(
         self,
@@ -244,6 +265,7 @@ class Index:
         copies: CopyEtags[Record] | None,
     ) -> Update[Record]:
         json_key = kind.record.key(directory)
+        last: Exception | None = None
         for delay in self.retry.delays(self.rng):
             # Looked at before the record is committed (see _write_copies), and before it
             # is read unless it was read already: then a record found unchanged is checked
@@ -271,15 +293,13 @@ class Index:
                         if_match=None if stored is None else stored.etag,
                         create_only=stored is None,
                     )
-                except PreconditionFailed:
+                except NOT_APPLIED as not_applied:
+                    last = not_applied
                     self.sleep(delay)
                     continue
                 written = (json_key,)
             return Update(record, written + self._write_copies(directory, kind, record, copy_etags))
-        raise ConcurrentUpdateError(
-            f"{self.storage.location}/{json_key} kept changing under "
-            f"{self.retry.attempts} attempts; nothing was lost, run the same command again"
-        )
+        raise ConcurrentUpdateError(self._gave_up(json_key, last))
 
     def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
         def look(copy: Rendering[Record]) -> tuple[Rendering[Record], str | None]:
@@ -305,35 +325,48 @@ class Index:
         """
         json_key = kind.record.key(directory)
         written: list[str] = []
+        last: Exception | None = None
         for delay in self.retry.delays(self.rng):
             # Each copy has its own condition, so they are written at once.
             outcomes = self.workers.map(partial(self._write_copy, directory, record), etags)
-            written += [key for key, etag in outcomes if etag is not None and key not in written]
-            if all(etag is not None for _, etag in outcomes):
+            written += [
+                key for key, outcome in outcomes if isinstance(outcome, str) and key not in written
+            ]
+            refusals = [outcome for _, outcome in outcomes if not isinstance(outcome, str)]
+            if not refusals:
                 return tuple(written)
+            last = refusals[0]
             self.sleep(delay)
             etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
                 return tuple(written)
             record = _parse(kind, stored.body, json_key)
-        raise ConcurrentUpdateError(
-            f"{self.storage.location}/{json_key} kept changing while its copies were written; "
-            "run the same command again"
-        )
+        raise ConcurrentUpdateError(self._gave_up(json_key, last, " while its copies were written"))
 
     def _write_copy(
         self, directory: str, record: Record, looked: tuple[Rendering[Record], str | None]
-    ) -> tuple[str, str | None]:
-        """Write one copy on its condition: its key, and its new ETag (None: it changed)."""
+    ) -> tuple[str, str | Exception]:
+        """Write one copy on its condition: its key, and its new ETag or what refused it."""
         copy, etag = looked
         key = copy.key(directory)
         try:
             return key, self._write(
                 key, copy, copy.render(record), if_match=etag, create_only=etag is None
             )
-        except PreconditionFailed:
-            return key, None
+        except NOT_APPLIED as not_applied:
+            return key, not_applied
+
+    def _gave_up(self, key: str, last: Exception | None, when: str = "") -> str:
+        """The one line for a page whose writes never took effect, by what refused the last."""
+        attempts = f"{self.retry.attempts} attempts"
+        why = (
+            f"kept meeting conflicting requests{when} (S3 answered 409 "
+            f"ConditionalRequestConflict, {attempts})"
+            if isinstance(last, ConditionalConflict)
+            else f"kept changing{when} ({attempts})"
+        )
+        return f"{self.storage.location}/{key} {why}; nothing was lost, run the same command again"
 
     def _write(
         self,
@@ -370,5 +403,5 @@ def _parse(kind: PageFormat[Record], body: bytes, key: str) -> Record:
         return kind.parse(body)
     except InvalidPage as error:
         raise CorruptPage(
-            f"{key} is unreadable ({error}); run `uv run invoke reindex` to rebuild it"
+            f"{key} is unreadable ({error}); run ", Command("reindex"), " to rebuild it"
         ) from None

@@ -103,6 +103,10 @@ class ProjectPage:
     def files_of(self, version: Version) -> list[FileEntry]:
         return [entry for entry in self.files if Version(entry.version) == version]
 
+    def deleted_of(self, version: Version) -> list[str]:
+        """The names of the version's deleted files: its tombstones."""
+        return sorted(name for name in self.deleted if _version_of(name) == version)
+
 
 def _version_of(filename: str) -> Version | None:
     try:

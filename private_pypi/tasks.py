@@ -1,17 +1,17 @@
-"""The tasks: build, publish and look after a private Python package index.
+"""The commands as invoke tasks: `uv run invoke TASK` in this project's checkout.
 
-One implementation, two commands: this checkout's tasks.py re-exports them for
-`invoke TASK`, and `private-pypi TASK` (private_pypi.cli) runs them from any directory.
-Each is a thin layer over the library; where it finds packages and the repository is
-private_pypi.configuration.
+The second face of the same commands (private_pypi/commands), beside the installed
+`private-pypi` (private_pypi/cli.py): each task turns its flags into the command's
+settings, runs the same function and prints with the same renderer, naming the commands
+it advises as `uv run invoke …`. This checkout's tasks.py re-exports them beside the
+tasks that need the checkout (demo, test, bench, env, rotate-keys). `private-pypi` never
+imports this module, nor invoke.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -20,31 +20,24 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
-from . import releases
-from .building import SourceRelease, build_packages
-from .cdn import invalidate
-from .configuration import find_table, packages_to_build, repository_to_use
-from .console import human_size, progress_bar
+from .advice import CHECKOUT
+from .commands.repository import Surroundings
 from .contract import (
     BUCKET_VARIABLE,
-    DISTRIBUTION_ID_VARIABLE,
     INDEX_PREFIX,
     SEED_BUCKET_VARIABLE,
     cdn_index_url,
     s3_index_url,
 )
-from .distributions import find_distributions
 from .errors import PrivatePypiError
-from .index import Index
-from .publish import Publisher, inspect_all
-from .reindex import Reindexer
-from .storage import LocalStorage, Storage, open_storage
+from .render import Console, Verbosity, verify_failure
 
 TaskBody = TypeVar("TaskBody", bound=Callable[..., Any])
 Arguments = ParamSpec("Arguments")
 Result = TypeVar("Result")
 
-# One table of short flags for every task, so that a short flag means the same everywhere.
+# One table of short flags for every task, so that a short flag means the same everywhere
+# (and the same as in `private-pypi`).
 SHORT_FLAGS = {
     "repository": "r",
     "dist": "d",
@@ -53,6 +46,8 @@ SHORT_FLAGS = {
     "dry_run": "n",
     "yes": "y",
     "stack": "s",
+    "verbose": "v",
+    "quiet": "q",
 }
 
 
@@ -77,7 +72,7 @@ def task(
 ) -> Callable[[TaskBody], ConsistentTask[TaskBody]]:
     """invoke's `@task(...)`, typed (invoke's is not), making a ConsistentTask.
 
-    Every task of both commands is declared with it: `help` maps an option to its help,
+    Every task of the checkout is declared with it: `help` maps an option to its help,
     `positional` and `iterable` name the arguments invoke treats so."""
 
     def declare(body: TaskBody) -> ConsistentTask[TaskBody]:
@@ -87,91 +82,50 @@ def task(
 
 
 def reports_errors(function: Callable[Arguments, Result]) -> Callable[Arguments, Result]:
-    """Turn a user-fixable error into one line on stderr and exit code 1."""
+    """Turn a user-fixable error into one line on stderr and exit code 1, its advice
+    spelled for this checkout (`uv run invoke …`)."""
 
     @functools.wraps(function)
     def wrapper(*args: Arguments.args, **kwargs: Arguments.kwargs) -> Result:
         try:
             return function(*args, **kwargs)
         except PrivatePypiError as error:
-            raise Exit(f"error: {error}", code=1) from None
+            raise Exit(f"error: {error.render(CHECKOUT)}", code=1) from None
 
     return wrapper
 
 
-def _open_index(repository: str | None) -> Index:
-    return Index(open_storage(_repository(repository), os.environ))
+def _console(verbose: bool, quiet: bool, json: bool) -> Console:
+    if verbose and quiet:
+        raise Exit("error: --verbose and --quiet contradict each other: give one", code=2)
+    verbosity = Verbosity.VERBOSE if verbose else Verbosity.QUIET if quiet else Verbosity.NORMAL
+    return Console(CHECKOUT, verbosity, json)
 
 
-def _repository(flag: str | None) -> str:
-    return repository_to_use(flag, os.environ, find_table(Path.cwd()))
+def _here() -> Surroundings:
+    return Surroundings(Path.cwd(), os.environ)
 
 
-def _existing(storage: Storage) -> Storage:
-    """Refuse a local repository that is not there: only publish creates one."""
-    if isinstance(storage, LocalStorage) and not storage.root.is_dir():
-        raise Exit(
-            f"error: no repository at {storage.root}: check --repository "
-            "(publish creates one; reindex and verify only read one)",
-            code=1,
-        )
-    return storage
-
-
-def _packages(c: Context, flags: list[str]) -> tuple[Path, ...]:
+def _configured_packages(c: Context) -> list[Path]:
+    """publish.packages of invoke.yaml, relative to publish.directory (this checkout)."""
     configured = c.config.get("publish", {})
     directory = configured.get("directory")
-    return packages_to_build(
-        flags,
-        find_table(Path.cwd()),
-        configured.get("packages", []),
-        Path(directory) if directory else None,
-        Path.cwd(),
-    )
+    base = Path(directory) if directory else Path.cwd()
+    return [base / package for package in configured.get("packages", [])]
 
 
-def _build(
-    sources: tuple[Path, ...], output: Path, isolated: bool, index: Index | None = None
-) -> list[Path]:
-    """Build the packages; with `index`, skip each whose release it already has."""
-    print(f"building {len(sources)} package(s) into {output}")
-    result = build_packages(
-        sources, output, isolated=isolated, is_published=index and _published_in(index)
-    )
-    for release in result.skipped:
-        print(f"  already published: {release}")
-    for path in result.built:
-        print(f"  built {path.name} ({human_size(path.stat().st_size)})")
-    return result.built
+def _paths(values: Sequence[str] | str | None) -> tuple[Path, ...]:
+    """An iterable option's paths; called in a process (not parsed), one path may be a str."""
+    if isinstance(values, str):
+        return (Path(values),)
+    return tuple(Path(value) for value in values or ())
 
 
-def _published_in(index: Index) -> Callable[[SourceRelease], bool]:
-    """Whether the index has a release as a build makes it, an sdist and a wheel: one read of
-    its project page. A release published in part (`--dist` of one file) is built again, and
-    its files already there are unchanged."""
-
-    def published(release: SourceRelease) -> bool:
-        page = index.project(release.project)
-        files = page.files_of(release.version) if page is not None else []
-        wheels = [entry for entry in files if entry.filename.endswith(".whl")]
-        return bool(wheels) and len(wheels) < len(files)
-
-    return published
-
-
-def _dist_files(dist: Path) -> list[Path]:
-    """The distributions `--dist` names: one file, or those in a directory."""
-    if dist.is_file():
-        return [dist]
-    if not dist.is_dir():
-        raise Exit(f"error: {dist}: no such file or directory: check --dist", code=1)
-    files = find_distributions(dist)
-    if not files:
-        raise Exit(f"error: no .whl, .tar.gz or .zip files in {dist}", code=1)
-    for other in sorted(set(dist.iterdir()) - set(files)):
-        if other.is_file() and not other.name.startswith("."):
-            print(f"  ignored {other.name}: not a wheel or an sdist (.egg and others are refused)")
-    return files
+OUTPUT_HELP = {
+    "verbose": "show every storage request and decision",
+    "quiet": "print only errors",
+    "json": "print one JSON document of the result",
+}
 
 
 @task(
@@ -182,117 +136,74 @@ def _dist_files(dist: Path) -> list[Path]:
         "output": "where to put the sdists and wheels (default: dist/)",
         "no-isolation": "build with the backend installed here instead of a fresh "
         "environment (works offline)",
+        **OUTPUT_HELP,
     },
 )
 @reports_errors
 def build(
-    c: Context, package: list[str] | None = None, output: str = "dist", no_isolation: bool = False
+    c: Context,
+    package: list[str] | str | None = None,
+    output: str = "dist",
+    no_isolation: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """Build an sdist and a wheel of each package with pypa/build, reproducibly."""
-    _build(_packages(c, package or []), Path(output), isolated=not no_isolation)
+    from .commands.build import BuildSettings
+    from .commands.build import build as run
+
+    console = _console(verbose, quiet, json)
+    settings = BuildSettings(_paths(package), Path(output), not no_isolation)
+    console.result(run(settings, _here(), console, configured_packages=_configured_packages(c)))
 
 
 @task(
-    iterable=["package"],
+    iterable=["package", "dist"],
     help={
-        "dist": "publish these files, or the files in this directory, and build nothing",
+        "dist": "publish this file, or the files in this directory, and build nothing (repeatable)",
         "repository": "s3://BUCKET, a directory or file:// URL; default: "
-        f"s3://${BUCKET_VARIABLE}, else s3://${SEED_BUCKET_VARIABLE}, else repository in "
-        "[tool.private-pypi] of pyproject.toml",
+        f"$PRIVATE_PYPI_REPOSITORY, s3://${BUCKET_VARIABLE}, s3://${SEED_BUCKET_VARIABLE}, "
+        "else repository in [tool.private-pypi] of pyproject.toml",
         "dry-run": "check the files and the repository, and say what would be uploaded",
         "package": "build these package directories instead of the configured ones (repeatable)",
         "no-isolation": "build with the backend installed here (works offline)",
         "skip-existing": "skip a file whose name the repository has with other bytes, "
         "instead of refusing the publish (as twine's --skip-existing)",
+        **OUTPUT_HELP,
     },
 )
 @reports_errors
 def publish(
     c: Context,
-    dist: str | None = None,
+    dist: list[str] | str | None = None,
     repository: str | None = None,
     dry_run: bool = False,
-    package: list[str] | None = None,
+    package: list[str] | str | None = None,
     no_isolation: bool = False,
     skip_existing: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """Build the packages not yet published, upload them and update the index. Safe to
     run again."""
-    index = _open_index(repository)
-    if dist:
-        _publish_files(index, _dist_files(Path(dist)), dry_run, skip_existing)
-        return
-    sources = _packages(c, package or [])
-    # A directory of this run's own: files that another build left, or that a publish
-    # running beside this one in the same checkout writes, are never taken for this build's.
-    with tempfile.TemporaryDirectory(prefix="private-pypi-build-") as output:
-        files = _build(sources, Path(output), isolated=not no_isolation, index=index)
-        if not files:
-            print(f"nothing to do: every package is already published in {index.storage.location}")
-            return
-        _publish_files(index, files, dry_run, skip_existing)
+    from .commands.publish import PublishSettings
+    from .commands.publish import publish as run
 
-
-def _publish_files(index: Index, files: list[Path], dry_run: bool, skip_existing: bool) -> None:
-    distributions = inspect_all(files)
-    print(
-        f"{'checking' if dry_run else 'publishing'} {len(distributions)} file(s) to "
-        f"{index.storage.location}"
-    )
-    result = Publisher(index).publish(
-        distributions,
+    console = _console(verbose, quiet, json)
+    settings = PublishSettings(
+        files=_paths(dist),
+        packages=_paths(package),
+        repository=repository,
         dry_run=dry_run,
         skip_existing=skip_existing,
-        on_file=lambda published: print(
-            f"  {published.outcome.value:12} {published.distribution.filename} "
-            f"({human_size(published.distribution.size)})"
-        ),
-        progress=lambda d: progress_bar(d.filename, d.size),
+        isolated=not no_isolation,
     )
-    if dry_run:
-        print("dry run: nothing was written")
-        return
-    if not result.pages:
-        print("nothing to do: every file is already published")
-        return
-    _invalidate(result.pages)
-    names = sorted({published.distribution.project for published in result.files})
-    print(f"index: {index.storage.index_url}")
-    print(f"install: pip install --extra-index-url {index.storage.index_url} {' '.join(names)}")
-
-
-def _invalidate(pages: Sequence[str]) -> None:
-    """Ask CloudFront to drop the changed pages, when the stack has a distribution."""
-    distribution_id = os.environ.get(DISTRIBUTION_ID_VARIABLE)
-    if not distribution_id or not pages:
-        return
-    paths = invalidate(distribution_id, pages, os.environ)
-    print(f"cdn: invalidated {len(paths)} page path(s) on {distribution_id}")
+    console.result(run(settings, _here(), console, configured_packages=_configured_packages(c)))
 
 
 REPOSITORY_HELP = "s3://BUCKET or a directory; default as for publish"
-
-
-@task(help={"repository": REPOSITORY_HELP})
-@reports_errors
-def reindex(c: Context, repository: str | None = None) -> None:
-    """Rebuild every page from the stored files: the repair path (lists the bucket)."""
-    index = Index(_existing(_open_index(repository).storage))
-    print(f"reindexing {index.storage.location}")
-    report = Reindexer(index).run()
-    for problem in report.problems:
-        print(f"  warning: {problem}", file=sys.stderr)
-    print(
-        f"{report.projects} project(s), {report.files} file(s); {report.inspected} file(s) "
-        f"read again; {len(report.written)} page object(s) written"
-    )
-    _invalidate(report.written)
-
-
-def _release(name: str, version: str) -> releases.Release:
-    return releases.Release.parse(name, version)
-
-
 RELEASE = ["name", "version"]
 
 
@@ -303,94 +214,86 @@ def _release_help(action: str, **more: str) -> dict[str, str]:
         "version": f"VERSION, the second argument: the version to {action}",
         **more,
         "repository": REPOSITORY_HELP,
+        **OUTPUT_HELP,
     }
 
 
-def _report_release_change(
-    index: Index,
-    change: releases.ReleaseChange,
-    verb: str,
-    release: str,
-    idle: Callable[[str], str],
+@task(help={"repository": REPOSITORY_HELP, **OUTPUT_HELP})
+@reports_errors
+def reindex(
+    c: Context,
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
 ) -> None:
-    """Say what a yank or unyank did, or (idle, given where) why there was nothing to do."""
-    where = index.storage.location
-    if not change.files:
-        print(f"nothing to do: {idle(where)}")
-        return
-    print(f"{verb} {len(change.files)} file(s) of {release} in {where}")
-    _invalidate(change.pages)
+    """Rebuild every page from the stored files: the repair path (lists the bucket)."""
+    from .commands.reindex import reindex as run
+
+    console = _console(verbose, quiet, json)
+    console.result(run(repository, _here(), console))
 
 
-@task(
-    positional=RELEASE,
-    help=_release_help("yank", reason="shown to users by pip and uv"),
-)
+@task(positional=RELEASE, help=_release_help("yank", reason="shown to users by pip and uv"))
 @reports_errors
 def yank(
-    c: Context, name: str, version: str, reason: str = "", repository: str | None = None
+    c: Context,
+    name: str,
+    version: str,
+    reason: str = "",
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """`yank NAME VERSION [--reason TEXT]`: installers skip the release (PEP 592) unless it
     is pinned with ==."""
-    index = _open_index(repository)
-    change = releases.yank(index, _release(name, version), reason)
-    _report_release_change(
-        index,
-        change,
-        "yanked",
-        f"{name} {version}",
-        lambda where: f"{name} {version} is already yanked in {where}, for that reason",
-    )
+    from .commands.releases import ReleaseSettings
+    from .commands.releases import yank as run
+
+    console = _console(verbose, quiet, json)
+    console.result(run(ReleaseSettings(name, (version,), repository), _here(), console, reason))
 
 
-@task(
-    positional=RELEASE,
-    help=_release_help("restore"),
-)
+@task(positional=RELEASE, help=_release_help("restore"))
 @reports_errors
-def unyank(c: Context, name: str, version: str, repository: str | None = None) -> None:
+def unyank(
+    c: Context,
+    name: str,
+    version: str,
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
+) -> None:
     """`unyank NAME VERSION`: undo a yank."""
-    index = _open_index(repository)
-    change = releases.unyank(index, _release(name, version))
-    _report_release_change(
-        index,
-        change,
-        "unyanked",
-        f"{name} {version}",
-        lambda where: f"{name} {version} is not yanked in {where}",
-    )
+    from .commands.releases import ReleaseSettings
+    from .commands.releases import unyank as run
+
+    console = _console(verbose, quiet, json)
+    console.result(run(ReleaseSettings(name, (version,), repository), _here(), console))
 
 
-@task(
-    positional=RELEASE,
-    help=_release_help("delete", yes="do not ask for confirmation (for CI)"),
-)
+@task(positional=RELEASE, help=_release_help("delete", yes="do not ask for confirmation (for CI)"))
 @reports_errors
 def delete(
-    c: Context, name: str, version: str, yes: bool = False, repository: str | None = None
+    c: Context,
+    name: str,
+    version: str,
+    yes: bool = False,
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """`delete NAME VERSION [--yes]`: delete a release's files and take them off the pages.
     Prefer yank."""
-    index = _open_index(repository)
-    release = _release(name, version)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise Exit(
-                f"error: nothing deleted: deleting {release} needs a yes; with no terminal "
-                "to ask on, pass --yes",
-                code=1,
-            )
-        answer = input(f"delete every file of {release} from {index.storage.location}? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            raise Exit("nothing deleted", code=1)
-    change = releases.delete(index, release)
-    for entry in change.files:
-        print(f"  deleted {entry.filename} from {index.storage.location}")
-    print(
-        "recover within 90 days from the bucket's object versions: "
-        "see README, 'Recovering a deleted file'"
-    )
-    _invalidate(change.pages)
+    from .commands.releases import ReleaseSettings
+    from .commands.releases import delete as run
+
+    console = _console(verbose, quiet, json)
+    settings = ReleaseSettings(name, (version,), repository)
+    console.result(run(settings, _here(), console, console.confirmer(yes)))
 
 
 @task(
@@ -399,35 +302,23 @@ def delete(
         f"({s3_index_url('BUCKET', 'REGION')}, {cdn_index_url('CDN')}, "
         f"file:///DIR/{INDEX_PREFIX}), or s3://BUCKET or a directory, "
         "which are also listed to find what no page shows; default as for publish",
+        **OUTPUT_HELP,
     }
 )
 @reports_errors
-def verify(c: Context, repository: str | None = None) -> None:
+def verify(
+    c: Context,
+    repository: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    json: bool = False,
+) -> None:
     """Check the live index as a client: pages parse and agree, files match their hashes."""
-    try:
-        # Imported here: verify needs pypi-simple, which CI's publish-only install leaves out.
-        from private_pypi.verify import next_step, open_verifier
-    except ModuleNotFoundError as error:
-        if error.name != "pypi_simple":
-            raise
-        raise Exit(
-            "error: verify reads the index with pypi-simple, which this environment lacks: "
-            "install private-pypi[verify] (in the private-pypi checkout: "
-            "`uv run --no-default-groups --group verify invoke verify`)",
-            code=1,
-        ) from None
+    from .commands.verify import verify as run
 
-    verifier = open_verifier(_repository(repository), os.environ)
-    if verifier.storage is not None:
-        _existing(verifier.storage)
-    listing = f", listing {verifier.storage.location}" if verifier.storage else ""
-    print(f"verifying {verifier.index_url}{listing}")
-    report = verifier.run()
-    print(report.summary())
-    shown = 20
-    for problem in report.problems[:shown]:
-        print(f"  {problem}")
-    if len(report.problems) > shown:
-        print(f"  … and {len(report.problems) - shown} more")
-    if not report.ok:
-        raise Exit(f"error: {len(report.problems)} problem(s): {next_step(report)}", code=1)
+    console = _console(verbose, quiet, json)
+    outcome = run(repository, _here(), console)
+    console.result(outcome)
+    failure = verify_failure(outcome)
+    if failure is not None:
+        raise Exit(f"error: {failure.render(CHECKOUT)}", code=1)

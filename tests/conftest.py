@@ -1,4 +1,5 @@
-"""Shared fixtures: a real moto S3 server over HTTP, buckets, and example distributions."""
+"""Shared fixtures: S3 stand-ins over real HTTP (a moto server, and LocalStack's S3 for
+the tests marked `localstack`), buckets, and example distributions."""
 
 from __future__ import annotations
 
@@ -11,15 +12,44 @@ import pytest
 from private_pypi.building import build_packages
 from private_pypi.index import Index
 from private_pypi.storage import LocalStorage, S3Storage
+from tests.localstack import LocalStack, Unavailable, environment
 from tests.motoserver import REGION, MotoServer, admin_client, applicable_policy, bucket_storage
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# A test's LocalStack variant; `-m localstack` selects the tier.
+LOCALSTACK = pytest.param("localstack", marks=pytest.mark.localstack)
+# The S3 stand-ins, for a test that must hold on each: moto, and LocalStack.
+S3_STAND_INS = ["moto", LOCALSTACK]
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     with MotoServer() as server:
         yield server.endpoint
+
+
+@pytest.fixture(scope="session")
+def localstack_endpoint() -> Iterator[str]:
+    """LocalStack's S3, started once in each worker process that runs a test of the tier
+    (sharing one between pytest-xdist's workers would need an owner that outlives them,
+    which a fixture is not); its tests are skipped, with the reason, where it cannot run."""
+    try:
+        server = LocalStack(environment())
+        server.start()
+    except Unavailable as why:
+        pytest.skip(f"LocalStack is unavailable: {why}")
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=S3_STAND_INS)
+def s3_endpoint(request: pytest.FixtureRequest) -> str:
+    """Each S3 stand-in's endpoint in turn."""
+    return request.getfixturevalue(f"{request.param}_endpoint")
 
 
 def public_read_policy(bucket: str) -> str:
@@ -69,13 +99,24 @@ def s3_storage(moto_endpoint: str, bucket: str) -> S3Storage:
 
 
 @pytest.fixture
+def localstack_storage(localstack_endpoint: str) -> S3Storage:
+    return bucket_storage(localstack_endpoint, new_bucket(localstack_endpoint))
+
+
+@pytest.fixture(params=["s3", LOCALSTACK])
+def any_s3_storage(request: pytest.FixtureRequest) -> S3Storage:
+    """A new bucket on each S3 stand-in in turn: moto ("s3"), then LocalStack."""
+    return request.getfixturevalue(f"{request.param}_storage")
+
+
+@pytest.fixture
 def local_storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "repository")
 
 
-@pytest.fixture(params=["s3", "local"])
+@pytest.fixture(params=["s3", LOCALSTACK, "local"])
 def storage(request: pytest.FixtureRequest) -> S3Storage | LocalStorage:
-    """Each test that takes `storage` runs against both backends."""
+    """Each test that takes `storage` runs against both backends, S3 on each stand-in."""
     return request.getfixturevalue(f"{request.param}_storage")
 
 

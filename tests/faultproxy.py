@@ -1,7 +1,8 @@
-"""A fault-injecting HTTP proxy in front of moto: S3 errors, dropped connections and stalls.
+"""A fault-injecting HTTP proxy in front of an S3 stand-in (moto, or LocalStack): S3
+errors, S3's 409 ConditionalRequestConflict, dropped connections and stalls.
 
-Point a storage's endpoint_url at `proxy.url` and every request goes through to moto
-unchanged, signatures and all, until a fault matches it:
+Point a storage's endpoint_url at `proxy.url` and every request goes through to the
+stand-in unchanged, signatures and all, until a fault matches it:
 
     with FaultProxy(moto_endpoint) as proxy:
         proxy.inject(Fault("PUT", r"/simple/acme/index\\.json$", Respond(500, "InternalError")))
@@ -10,12 +11,15 @@ unchanged, signatures and all, until a fault matches it:
         ...and the same publish now completes.
 
 A fault is persistent unless given `times`, because botocore retries 5xx errors and
-dropped connections itself: a fault that fails once is a fault nobody sees.
+dropped connections itself: a fault that fails once is a fault nobody sees. A fault may
+act on a `share` of its requests only, drawn at random, and on `conditional` ones only
+(If-Match or If-None-Match): S3's 409 comes to those, as `conflicts` makes it.
 """
 
 from __future__ import annotations
 
 import http.client
+import random
 import re
 import threading
 import time
@@ -66,6 +70,15 @@ class Stall:
 
 Action = Respond | Drop | Lose | Stall
 
+# S3's answer to a conditional write (or a delete) that meets a conflicting request on
+# the same key, worded as LocalStack words it after AWS's. The request is not applied,
+# which is what answering it without forwarding it does.
+CONFLICT = Respond(
+    409,
+    "ConditionalRequestConflict",
+    "The conditional request cannot succeed due to a conflicting operation against this resource.",
+)
+
 
 @dataclass
 class Fault:
@@ -76,19 +89,35 @@ class Fault:
     action: Action
     # Act on this many, then pass requests again; None: until cleared.
     times: int | None = None
+    # Act on this share of the matching requests, drawn at random.
+    share: float = 1.0
+    # Match only requests with an If-Match or If-None-Match header.
+    conditional: bool = False
     # Matching requests seen, and those the fault acted on.
     seen: int = field(default=0, init=False)
     hits: int = field(default=0, init=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def applies(self, method: str, path: str) -> bool:
-        """Count a matching request; True if the fault acts on it."""
+        """Count a matching request; True if the fault acts on it. (A `conditional` fault
+        is asked only about conditional requests.)"""
         if method != self.method or not re.search(self.path, path):
             return False
         self.seen += 1
         if self.times is not None and self.hits >= self.times:
             return False
+        if self.share < 1 and self.rng.random() >= self.share:
+            return False
         self.hits += 1
         return True
+
+
+def conflicts(
+    path: str, *, method: str = "PUT", share: float = 1.0, times: int | None = None
+) -> Fault:
+    """S3's 409 ConditionalRequestConflict to conditional `method` requests (PUT: a
+    PutObject; POST: a CompleteMultipartUpload) whose path matches `path`."""
+    return Fault(method, path, CONFLICT, times=times, share=share, conditional=True)
 
 
 class FaultProxy:
@@ -132,9 +161,11 @@ class FaultProxy:
         self._server.server_close()
         self._thread.join()
 
-    def _action(self, method: str, path: str) -> Action | None:
+    def _action(self, method: str, path: str, *, conditional: bool) -> Action | None:
         with self._lock:
             for fault in self._faults:
+                if fault.conditional and not conditional:
+                    continue
                 if fault.applies(method, path):
                     return fault.action
         return None
@@ -156,7 +187,10 @@ class FaultProxy:
 
             def _proxy(self) -> None:
                 body = self._read_body()
-                action = proxy._action(self.command, unquote(urlsplit(self.path).path))
+                conditional = "If-Match" in self.headers or "If-None-Match" in self.headers
+                action = proxy._action(
+                    self.command, unquote(urlsplit(self.path).path), conditional=conditional
+                )
                 if isinstance(action, Stall):
                     time.sleep(action.seconds)
                 if isinstance(action, Stall | Drop):

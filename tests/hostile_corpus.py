@@ -14,7 +14,9 @@ from __future__ import annotations
 import gzip
 import random
 import stat
+import sys
 import tarfile
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +37,7 @@ from tests.factory import (
     write_wheel,
     write_zip,
     write_zip_sdist,
+    zip_archive,
 )
 
 MiB = 1024 * 1024
@@ -106,11 +109,14 @@ def conflicting_pair(directory: Path) -> tuple[Path, Path]:
 
 def generate(directory: Path) -> list[HostileFile]:
     """Write every hostile file into directory; return them with the reason each must get."""
+    return [build(directory, case_id) for case_id, _, _ in _CASES]
+
+
+def build(directory: Path, case_id: str) -> HostileFile:
+    """Write one hostile file into directory; return it with the reason it must get."""
     directory.mkdir(parents=True, exist_ok=True)
-    return [
-        HostileFile(case_id, build(directory, case_id.replace("-", "_")), reason)
-        for case_id, reason, build in _CASES
-    ]
+    reason, make = next((reason, make) for case, reason, make in _CASES if case == case_id)
+    return HostileFile(case_id, make(directory, case_id.replace("-", "_")), reason)
 
 
 _Builder = Callable[[Path, str], Path]
@@ -476,12 +482,6 @@ def _unsupported_wheel_version(directory: Path, name: str) -> Path:
     return _wheel(directory, name, adding={f"{name}-1.0.dist-info/WHEEL": wheel_file})
 
 
-@_case("backslash-metadata-twin", "has '\\' in its name; archives use '/'")
-def _backslash_metadata_twin(directory: Path, name: str) -> Path:
-    other = core_metadata(name, "1.0", "Requires-Dist: evil")
-    return _wheel(directory, name, adding={f"{name}-1.0.dist-info\\METADATA": other})
-
-
 @_case("metadata-header-flood", "bytes of headers, over the 1 MiB limit")
 def _metadata_header_flood(directory: Path, name: str) -> Path:
     # 9 MiB of headers, deflated to a few KiB: slow and costly to parse as email headers.
@@ -493,6 +493,88 @@ def _metadata_header_flood(directory: Path, name: str) -> Path:
 def _metadata_field_flood(directory: Path, name: str) -> Path:
     flood = core_metadata(name) + b"Classifier: Private :: Do Not Upload\n" * 3000
     return write_wheel(directory, name, metadata=flood)
+
+
+# Twins: a second member that an installer writes where the METADATA (or PKG-INFO) the
+# index shows is, or that the index's reader takes for it. Each twin says another version
+# and another dependency, so an install shows which copy won.
+
+
+def twin_metadata(name: str) -> bytes:
+    """What the twin of `name` 1.0's core metadata says instead."""
+    return core_metadata(name, TWIN_VERSION, requires_dist=("evil-dependency",))
+
+
+TWIN_VERSION = "6.6.6"
+SITE_PACKAGES = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
+_INTO_DIST_INFO = "installs into {dist_info}/: a wheel's .dist-info files are the ones in"
+_NOT_NORMAL = "has an empty or '.' segment in its path: installers write it as"
+_CASELESS = "are one file where file names ignore case or Unicode normalization"
+# (case, the twin's member name, the reason); {dist_info} and {data} are the wheel's own.
+METADATA_TWINS = (
+    ("data-purelib-metadata-twin", "{data}/purelib/{dist_info}/METADATA", _INTO_DIST_INFO),
+    ("data-platlib-metadata-twin", "{data}/platlib/{dist_info}/METADATA", _INTO_DIST_INFO),
+    # pip takes any top directory named *.data for the wheel's .data directory.
+    ("other-data-metadata-twin", "other.data/purelib/{dist_info}/METADATA", _INTO_DIST_INFO),
+    # The data scheme is the environment's root, which holds site-packages.
+    (
+        "data-site-packages-metadata-twin",
+        f"{{data}}/data/{SITE_PACKAGES}/{{dist_info}}/METADATA",
+        _INTO_DIST_INFO,
+    ),
+    ("double-slash-metadata-twin", "{dist_info}//METADATA", _NOT_NORMAL),
+    ("dot-segment-metadata-twin", "{dist_info}/./METADATA", _NOT_NORMAL),
+    ("leading-dot-metadata-twin", "./{dist_info}/METADATA", _NOT_NORMAL),
+    ("dotdot-metadata-twin", "{dist_info}/RECORD/../METADATA", "has '..' in its path"),
+    ("leading-slash-metadata-twin", "/{dist_info}/METADATA", "has an absolute path"),
+    ("backslash-metadata-twin", "{dist_info}\\METADATA", "has '\\' in its name; archives use '/'"),
+    ("case-metadata-twin", "{dist_info}/metadata", _CASELESS),
+    # U+017F, the long s, is an 's' to a case-insensitive filesystem, and to no installer.
+    ("long-s-metadata-twin", "{name}-1.0.di\u017ft-info/METADATA", _CASELESS),
+)
+
+
+def _metadata_twin(directory: Path, name: str, *, twin: str) -> Path:
+    member = twin.format(name=name, dist_info=f"{name}-1.0.dist-info", data=f"{name}-1.0.data")
+    return _wheel(directory, name, adding={member: twin_metadata(name)})
+
+
+for _case_id, _twin, _reason in METADATA_TWINS:
+    _case(_case_id, _reason.format(dist_info=f"{_case_id.replace('-', '_')}-1.0.dist-info"))(
+        partial(_metadata_twin, twin=_twin)
+    )
+
+
+@_case("nul-metadata-twin", "has the unprintable character '\\x00' in its name")
+def _nul_metadata_twin(directory: Path, name: str) -> Path:
+    # zipfile (and so pip) ends a name at its NUL: this is a second METADATA to them.
+    placeholder, twin = b"METADATA~x", b"METADATA\0x"
+    members = {
+        **wheel_members(name),
+        f"{name}-1.0.dist-info/{placeholder.decode()}": twin_metadata(name),
+    }
+    path = directory / f"{name}-1.0-py3-none-any.whl"
+    path.write_bytes(zip_archive(members).replace(placeholder, twin))
+    return path
+
+
+@_case("unicode-normalization-twin", _CASELESS)
+def _unicode_normalization_twin(directory: Path, name: str) -> Path:
+    # 'café' composed (NFC) and decomposed (NFD): one file on macOS, two on Linux.
+    modules = {f"{name}/{unicodedata.normalize(form, 'café')}.py": b"" for form in ("NFC", "NFD")}
+    return _wheel(directory, name, adding=modules)
+
+
+@_case("case-pkg-info-twin", _CASELESS)
+def _case_pkg_info_twin(directory: Path, name: str) -> Path:
+    twin = tar_file(f"{name}-1.0/pkg-info", twin_metadata(name))
+    return _sdist(directory, name, [*sdist_entries(name), twin])
+
+
+@_case("dot-segment-pkg-info-twin", _NOT_NORMAL)
+def _dot_segment_pkg_info_twin(directory: Path, name: str) -> Path:
+    twin = tar_file(f"{name}-1.0/./PKG-INFO", twin_metadata(name))
+    return _sdist(directory, name, [*sdist_entries(name), twin])
 
 
 CASE_IDS = [case_id for case_id, _, _ in _CASES]

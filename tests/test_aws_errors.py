@@ -332,7 +332,9 @@ SLOW_DOWN = s3_error(503, "SlowDown", "Please reduce your request rate.")
             s3_error(400, "ExpiredToken", "The token expired."),
             "AWS rejected the credentials (ExpiredToken): the access key is wrong, deleted or "
             "expired; set AWS_PYPI_ACCESS_KEY_ID / AWS_PYPI_SECRET_ACCESS_KEY to a current key "
-            "(`uv run invoke rotate-keys` makes a new one)",
+            # The library's own wording, as the installed command shows it: rotate-keys is a
+            # task of the checkout (the invoke face says `uv run invoke rotate-keys`).
+            "(`uv run invoke rotate-keys` in the private-pypi checkout makes a new one)",
         ),
         (
             "PUT",

@@ -4,14 +4,16 @@ Eight publishers start at the same moment, each with its own storage client and 
 as eight CI jobs would, and each publishes five releases. Afterwards every file is on its
 project's HTML and JSON pages, the two agree, and the root lists every project. Each race
 runs several rounds, so that an unlucky interleaving has room to show, on S3 (moto) and
-on a local directory (lock file and atomic replace).
+on a local directory (lock file and atomic replace); and one round on LocalStack's S3,
+and on moto behind a proxy that answers S3's 409 ConditionalRequestConflict to a third
+of the conditional writes, as S3 may when writers race.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +27,14 @@ from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
 from tests.conftest import REGION
 from tests.consistency import Repository, read_repository
 from tests.factory import wheel
+from tests.faultproxy import FaultProxy, conflicts
 from tests.racing import publish_in_this_process, publishes, race, yanks
 
 PUBLISHERS = 8
 RELEASES = 5
-ROUNDS = 3
+# Rounds of each race: three where a round is cheap; one on LocalStack and through 409s,
+# for time.
+ROUNDS = {"s3": 3, "localstack": 1, "s3-409": 1, "local": 3}
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,50 @@ class Clients:
         return repository
 
 
-@pytest.fixture(scope="module", params=["s3", "local"])
-def clients(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Clients:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each race on each backend, as many rounds as the backend runs. A round names its
+    projects apart from earlier rounds' in the repository they share."""
+    if "round" not in metafunc.fixturenames:
+        return
+    cases = [
+        pytest.param(
+            backend,
+            number,
+            id=f"{backend}-round{number}",
+            marks=[pytest.mark.localstack] if backend == "localstack" else [],
+        )
+        for backend, rounds in ROUNDS.items()
+        for number in range(1, rounds + 1)
+    ]
+    metafunc.parametrize(("clients", "round"), cases, indirect=["clients"], scope="module")
+
+
+@pytest.fixture(scope="module")
+def clients(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Clients]:
     if request.param == "local":
         directory = tmp_path_factory.mktemp("concurrency") / "repository"
-        return Clients([LocalStorage(directory) for _ in range(PUBLISHERS)])
+        yield Clients([LocalStorage(directory) for _ in range(PUBLISHERS)])
+        return
+    if request.param == "localstack":
+        yield bucket_clients(request.getfixturevalue("localstack_endpoint"))
+        return
     endpoint = request.getfixturevalue("moto_endpoint")
+    if request.param == "s3":
+        yield bucket_clients(endpoint)
+        return
+    with FaultProxy(endpoint) as proxy:
+        proxy.inject(conflicts(r"/simple/", share=1 / 3))
+        yield bucket_clients(proxy.url)
+
+
+def bucket_clients(endpoint: str) -> Clients:
     bucket = f"pypi-race-{uuid.uuid4().hex[:12]}"
     settings = S3Settings(bucket, Access("testing", "testing", REGION, endpoint))
     storages = [S3Storage(settings) for _ in range(PUBLISHERS)]
     storages[0].client.create_bucket(Bucket=bucket)
     return Clients(storages)
-
-
-@pytest.fixture(params=range(1, ROUNDS + 1), ids=lambda n: f"round{n}")
-def round(request: pytest.FixtureRequest) -> int:
-    """Each round names its projects apart from earlier rounds' in the shared repository."""
-    return request.param
 
 
 def test_publishers_of_one_project_lose_no_version(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from private_pypi.console import PROGRESS_THRESHOLD, progress_bar
-from private_pypi.storage.s3 import TRANSFER_CONFIG
+from private_pypi.storage.s3 import MULTIPART_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "acme_big-1.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -93,5 +93,48 @@ def test_off_a_terminal_it_prints_plain_lines() -> None:
 
 
 def test_files_sent_in_one_request_get_no_progress_at_all() -> None:
-    assert TRANSFER_CONFIG.multipart_threshold == PROGRESS_THRESHOLD
+    assert MULTIPART_THRESHOLD == PROGRESS_THRESHOLD
     assert progress_bar(LABEL, PROGRESS_THRESHOLD - 1, io.StringIO()) is None
+
+
+# --- the renderer both faces print through ----------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone: every write fails as a closed pipe does."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_colour_follows_the_terminal_and_no_color() -> None:
+    from private_pypi.advice import INSTALLED
+    from private_pypi.render import Console
+
+    for stream, env, coloured in (
+        (Terminal(), {}, True),
+        (Terminal(), {"NO_COLOR": "1"}, False),
+        (io.StringIO(), {}, False),
+    ):
+        Console(INSTALLED, err=stream, env=env).error("no repository configured")
+        line = stream.getvalue()
+        assert line.endswith("error:\033[0m no repository configured\n") == coloured, line
+        assert line.startswith("error: ") != coloured
+
+
+def test_a_closed_stdout_drops_the_output_and_never_stops_the_command() -> None:
+    from private_pypi.advice import INSTALLED
+    from private_pypi.commands.events import Began
+    from private_pypi.render import Console
+
+    errors = io.StringIO()
+    console = Console(INSTALLED, out=ClosedPipe(), err=errors)
+    console.event(Began("publishing 2 file(s) to s3://acme"))  # raises nothing
+    console.event(Began("and then some"))
+    console.error("still on stderr")
+    assert errors.getvalue() == "error: still on stderr\n"

@@ -245,3 +245,24 @@ def test_a_field_newer_than_its_metadata_version_is_tolerated(tmp_path: Path) ->
 
     distribution = inspect(path)
     assert (distribution.project, str(distribution.version)) == ("legacy", "1.0")
+
+
+def test_a_wheel_laid_out_as_build_backends_lay_them_out_is_accepted(tmp_path: Path) -> None:
+    """What real wheels hold is not a twin: directory entries, each .data scheme, a vendored
+    package's own .dist-info, names that differ in case in different directories."""
+    members = factory.wheel_members("acme")
+    members |= {
+        "acme/": b"",
+        "acme/_vendor/": b"",
+        "acme/_vendor/packaging-24.2.dist-info/METADATA": b"Name: packaging\n",
+        "acme/README": b"",
+        "acme/_vendor/readme": b"",
+        "acme-1.0.data/scripts/acme": b"#!python\n",
+        "acme-1.0.data/headers/acme.h": b"",
+        "acme-1.0.data/data/share/man/man1/acme.1": b"",
+        "acme-1.0.data/purelib/acme_extra.py": b"",
+        "acme/caf\u00e9.py": b"",
+    }
+    path = factory.write_zip(tmp_path / "acme-1.0-py3-none-any.whl", members)
+
+    assert inspect(path).version == Version("1.0")

@@ -21,7 +21,7 @@ from private_pypi.releases import Release, delete
 from private_pypi.storage import S3Storage, Storage
 from private_pypi.verify import Verifier
 from tests.factory import sdist, wheel
-from tests.hostile_corpus import generate, wheel_members, write_zip
+from tests.hostile_corpus import build, wheel_members, write_zip
 
 
 def publish(index: Index, *paths: Path) -> None:
@@ -181,17 +181,17 @@ def test_a_file_that_changes_after_inspection_is_refused_by_the_store(
 
 
 def test_a_large_file_that_changes_after_inspection_is_refused_and_its_upload_aborted(
-    s3_storage: S3Storage, tmp_path: Path
+    any_s3_storage: S3Storage, tmp_path: Path
 ) -> None:
     path = wheel(tmp_path, "bigmoving", "1.0", payload=os.urandom(18 * 1024 * 1024))
     inspected = inspect_all([path])
     change_after_inspection(path)
 
     with pytest.raises(FileChanged):
-        Publisher(Index(s3_storage)).publish(inspected)
+        Publisher(Index(any_s3_storage)).publish(inspected)
 
-    assert stored_keys(s3_storage) == set()
-    uploads = s3_storage.client.list_multipart_uploads(Bucket=s3_storage.bucket)
+    assert stored_keys(any_s3_storage) == set()
+    uploads = any_s3_storage.client.list_multipart_uploads(Bucket=any_s3_storage.bucket)
     assert uploads.get("Uploads", []) == []
 
 
@@ -233,7 +233,7 @@ def test_the_readmes_recipe_recovers_a_deleted_release(
 def test_a_flood_of_metadata_headers_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     """Parsing 10 MiB of headers took 7 s and 413 MiB: the refusal must come first. Memory
     shows it where a clock on a busy machine could not."""
-    (flood,) = [h for h in generate(tmp_path) if h.id == "metadata-header-flood"]
+    flood = build(tmp_path, "metadata-header-flood")
     assert flood.path.stat().st_size < 64 * 1024  # 9 MiB of headers, deflated
 
     tracemalloc.start()

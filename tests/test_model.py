@@ -2,8 +2,10 @@
 
 Hypothesis draws rounds of jobs that start at the same moment, each with its own client:
 publishes of new files and re-runs of old ones, yanks, unyanks and deletes, some of them
-killed at a random request. On S3 every request goes through the fault proxy, which
-fails one request now and then (botocore retries it). After each round:
+killed at a random request. On S3 (moto, and LocalStack's) every request goes through
+the fault proxy, which now and then fails one request (botocore retries it), or answers
+S3's 409 ConditionalRequestConflict to a conditional write or a delete (which we retry).
+After each round:
 
 - verify passes, or what it names is repaired by reindex, after which verify passes;
 - each killed job is run again, as its user would, and verify passes;
@@ -11,7 +13,8 @@ fails one request now and then (botocore retries it). After each round:
   jobs one at a time, in some order, gives the model (a killed job may count as run at
   any point, and its re-run after all of them).
 
-`PRIVATE_PYPI_MODEL_EXAMPLES=500 uv run pytest tests/test_model.py` runs many more.
+`PRIVATE_PYPI_MODEL_EXAMPLES=500 uv run pytest tests/test_model.py` runs many more (a
+third as many on LocalStack, whose tier is kept short).
 A failure prints the rounds as Python and `@reproduce_failure`, which replays the same
 jobs and kill points (thread scheduling is the machine's).
 """
@@ -38,19 +41,22 @@ from private_pypi import layout
 from private_pypi.aws import Access
 from private_pypi.distributions import Distribution
 from private_pypi.errors import PrivatePypiError
-from private_pypi.index import Index, RetryPolicy
+from private_pypi.index import Index
 from private_pypi.pages import parse_project_json
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.releases import Release, ReleaseNotFound, delete, unyank, yank
-from private_pypi.storage import LocalStorage, S3Settings, S3Storage, Storage
+from private_pypi.storage import LocalStorage, RetryPolicy, S3Settings, S3Storage, Storage
 from private_pypi.verify import Retry, Verifier
-from tests.conftest import REGION, admin_client, new_bucket
+from tests.conftest import LOCALSTACK, REGION, admin_client, new_bucket
 from tests.factory import wheel
-from tests.faultproxy import Fault, FaultProxy, Respond
+from tests.faultproxy import CONFLICT, Fault, FaultProxy, Respond, conflicts
 
 EXAMPLES = int(os.environ.get("PRIVATE_PYPI_MODEL_EXAMPLES", "15"))
 ROUNDS = 7  # per example: 15 examples x 7 rounds x 2 backends > 200 interleavings
+# LocalStack checks the model against a second S3; a third of the examples keeps its
+# tier short.
+EXAMPLES_ON = {"local": EXAMPLES, "s3": EXAMPLES, "localstack": max(1, EXAMPLES // 3)}
 CLIENTS = 3
 RELEASES = [("m", "1.0"), ("m", "2.0"), ("n", "1.0")]
 FAST = RetryPolicy(base_delay=0.002, max_delay=0.05)
@@ -289,8 +295,18 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 
 @pytest.fixture(scope="module")
 def s3_backend(moto_endpoint: str) -> Iterator[Backend]:
-    bucket = new_bucket(moto_endpoint, prefix="pypi-model")
-    admin = admin_client(moto_endpoint)
+    yield from proxied_backend(moto_endpoint)
+
+
+@pytest.fixture(scope="module")
+def localstack_backend(localstack_endpoint: str) -> Iterator[Backend]:
+    yield from proxied_backend(localstack_endpoint)
+
+
+def proxied_backend(endpoint: str) -> Iterator[Backend]:
+    """Clients on a new bucket at `endpoint`, through a fault proxy."""
+    bucket = new_bucket(endpoint, prefix="pypi-model")
+    admin = admin_client(endpoint)
 
     def reset() -> None:
         listed = admin.list_objects_v2(Bucket=bucket).get("Contents", [])
@@ -298,7 +314,7 @@ def s3_backend(moto_endpoint: str) -> Iterator[Backend]:
             keys = [{"Key": item["Key"]} for item in listed]
             admin.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
-    with FaultProxy(moto_endpoint) as proxy:
+    with FaultProxy(endpoint) as proxy:
         settings_ = S3Settings(bucket, Access("testing", "testing", REGION, proxy.url))
 
         def faults(draw: int) -> None:
@@ -306,13 +322,18 @@ def s3_backend(moto_endpoint: str) -> Iterator[Backend]:
             if 0 <= draw < 6:  # now and then, one request fails once and is retried
                 method = ["PUT", "GET", "HEAD"][draw % 3]
                 proxy.inject(Fault(method, r"/simple/", Respond(500, "InternalError"), times=1))
+            elif draw == 6:  # S3's 409: to one conditional write, or one delete
+                proxy.inject(conflicts(r"/simple/", times=1))
+            elif draw == 7:
+                proxy.inject(Fault("DELETE", r"/simple/", CONFLICT, times=1))
+            elif draw == 8:  # writers racing on S3: a third of the conditional writes
+                proxy.inject(conflicts(r"/simple/", share=1 / 3))
 
-        yield Backend(
-            [S3Storage(settings_, config=S3_CONFIG) for _ in range(CLIENTS)], reset, faults
-        )
+        storages = [S3Storage(settings_, config=S3_CONFIG, retry=FAST) for _ in range(CLIENTS)]
+        yield Backend(storages, reset, faults)
 
 
-@pytest.mark.parametrize("backend_name", ["local", "s3"])
+@pytest.mark.parametrize("backend_name", ["local", "s3", LOCALSTACK])
 def test_interleaved_jobs_leave_an_index_that_verifies_and_matches_the_model(
     backend_name: str, request: pytest.FixtureRequest, dists: dict[str, Distribution]
 ) -> None:
@@ -324,7 +345,7 @@ def test_interleaved_jobs_leave_an_index_that_verifies_and_matches_the_model(
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=EXAMPLES,
+            max_examples=EXAMPLES_ON[backend_name],
             stateful_step_count=ROUNDS,
             deadline=None,
             database=None,

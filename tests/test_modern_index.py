@@ -254,5 +254,6 @@ def test_invoke_delete_asks_first_and_deletes_nothing_without_a_yes(tmp_path: Pa
     missing = invoke("yank", "acme", "9.9")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
-        f"error: acme 9.9 is not in {repository.resolve()} (versions there: none)"
+        f"error: acme 9.9 is not in {repository.resolve()} (versions there: none); "
+        "nothing was changed"
     ]

@@ -67,10 +67,10 @@ def test_publishing_the_examples_makes_the_seed_layout(
 
 
 def test_pages_and_files_carry_their_content_types_and_cache_control(
-    s3_storage: S3Storage, example_dists: list[Path]
+    any_s3_storage: S3Storage, example_dists: list[Path]
 ) -> None:
-    publish(Index(s3_storage), *example_dists)
-    client, bucket = s3_storage.client, s3_storage.bucket
+    publish(Index(any_s3_storage), *example_dists)
+    client, bucket = any_s3_storage.client, any_s3_storage.bucket
 
     def head(key: str) -> tuple[str, str]:
         response = client.head_object(Bucket=bucket, Key=key)
@@ -204,25 +204,25 @@ def test_one_release_costs_the_same_requests_however_big_the_repository(
 
 
 def test_a_large_file_goes_up_in_parts_and_is_still_never_replaced(
-    s3_storage: S3Storage, tmp_path: Path
+    any_s3_storage: S3Storage, tmp_path: Path
 ) -> None:
-    index = Index(s3_storage)
+    index = Index(any_s3_storage)
     big = wheel(tmp_path / "first", "bigdata", "1.0", payload=os.urandom(18 * 1024 * 1024))
     assert publish(index, big) == [Outcome.UPLOADED]
 
     key = "simple/bigdata/bigdata-1.0-py3-none-any.whl"
-    stored = s3_storage.head(key)
+    stored = any_s3_storage.head(key)
     assert stored is not None and "-" in stored.etag  # a multipart upload's ETag
     (distribution,) = inspect_all([big])
-    assert s3_storage.sha256(key) == distribution.sha256
+    assert any_s3_storage.sha256(key) == distribution.sha256
     assert publish(index, big) == [Outcome.UNCHANGED]
 
     # Not indexed yet, but there: the create-only upload still refuses other bytes.
-    s3_storage.delete("simple/bigdata/index.json")
+    any_s3_storage.delete("simple/bigdata/index.json")
     other = wheel(tmp_path / "second", "bigdata", "1.0", payload=os.urandom(18 * 1024 * 1024))
     with pytest.raises(FileConflict):
         publish(index, other)
-    assert s3_storage.sha256(key) == distribution.sha256
+    assert any_s3_storage.sha256(key) == distribution.sha256
 
 
 def test_a_publish_reports_only_the_pages_it_wrote(index: Index, tmp_path: Path) -> None:

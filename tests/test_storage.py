@@ -1,4 +1,5 @@
-"""Both backends keep the same promises: create-only files, conditional page writes."""
+"""Both backends keep the same promises: create-only files, conditional page writes; S3
+on each stand-in (moto, LocalStack)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,23 @@ def test_a_page_is_created_once_and_updated_only_from_the_version_read(
     stored = storage.read("simple/a/index.json")
     assert stored is not None
     assert (stored.body, stored.etag) == (b"two", second)
+
+
+def test_a_page_deleted_since_it_was_read_is_a_lost_race_too(
+    storage: S3Storage | LocalStorage,
+) -> None:
+    # S3 answers If-Match on a key that is gone with 404, not 412 (as moto and LocalStack
+    # do): to the index, both mean "read it again".
+    etag = storage.write("simple/a/index.json", b"one", create_only=True, **PAGE)
+    storage.delete("simple/a/index.json")
+    with pytest.raises(PreconditionFailed):
+        storage.write("simple/a/index.json", b"two", if_match=etag, **PAGE)
+    assert storage.read("simple/a/index.json") is None
+
+
+def test_deleting_what_is_not_there_is_no_error(storage: S3Storage | LocalStorage) -> None:
+    storage.delete("simple/nothing/x.whl")
+    assert storage.head("simple/nothing/x.whl") is None
 
 
 def test_an_upload_never_replaces_a_file(storage: S3Storage | LocalStorage, tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ from private_pypi.index import Index
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.storage import LocalStorage, S3Storage
 from tests.factory import sdist, wheel
-from tests.invoking import INVOKE, invoke
+from tests.invoking import INVOKE, error_line, invoke
 from tests.test_building import clone, commit, write_package
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_every_task_explains_itself() -> None:
     listed = invoke("--list").stdout
     for name in ("build", "publish", "reindex", "yank", "unyank", "delete", "demo", "test"):
@@ -44,14 +46,28 @@ def test_publish_with_nothing_configured_names_the_settings_and_publishes_nothin
 
 
 def test_a_dry_run_says_what_would_be_uploaded_and_writes_nothing(tmp_path: Path) -> None:
-    dist, repository = tmp_path / "dist", tmp_path / "repository"
-    wheel(dist, "acme", "1.0")
-    sdist(dist, "acme", "1.0")
+    repository = published_repository(tmp_path)
+    dist = tmp_path / "dist"
+    wheel(dist, "acme", "2.0")
+    sdist(dist, "acme", "2.0")
+    before = snapshot(repository)
     result = invoke("publish", "--dist", str(dist), "--repository", str(repository), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "would upload acme-1.0-py3-none-any.whl" in " ".join(result.stdout.split())
+    assert "would upload acme-2.0-py3-none-any.whl" in " ".join(result.stdout.split())
     assert "dry run: nothing was written" in result.stdout
-    assert not repository.exists() or not any(repository.rglob("*.whl"))
+    assert snapshot(repository) == before
+
+
+def test_a_dry_run_refuses_a_repository_that_is_not_there(tmp_path: Path) -> None:
+    """Only a real publish creates a repository: a typo is never answered 'would upload'."""
+    dist, typo = tmp_path / "dist", tmp_path / "typo"
+    wheel(dist, "acme", "1.0")
+    result = invoke("publish", "--dist", str(dist), "--repository", str(typo), "--dry-run")
+    assert error_line(result) == (
+        f"error: no repository at {typo}: nothing is there; check --repository (only a "
+        "publish creates a repository)"
+    )
+    assert not typo.exists()
 
 
 def test_publish_prints_a_line_per_file_then_the_index_and_pip_command(tmp_path: Path) -> None:
@@ -119,7 +135,7 @@ def test_name_and_version_are_positional_and_help_says_so() -> None:
         assert "NAME, the first argument" in options
         assert "VERSION, the second argument" in options
     assert invoke("yank", "acme", "1.0", "-r", "/nonexistent/typo").stderr.startswith(
-        "error: acme 1.0 is not in"
+        "error: no repository at /nonexistent/typo: nothing is there"
     )
 
 
@@ -182,10 +198,14 @@ def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
         BadInput(("publish", "-d", a_wheel, "-r", "ftp://example.com/x"), "bad repository"),
         BadInput(("publish", "-p", str(not_a_package), "-r", repository), "not a Python package"),
         BadInput(("publish", "-d", a_wheel), "no repository configured"),
-        BadInput(("publish", "-d", a_wheel, "-r", a_wheel), "cannot create the repository"),
+        BadInput(("publish", "-d", a_wheel, "-r", a_wheel), "it is a file, not a directory"),
+        BadInput(("publish", "-d", a_wheel, "-r", str(tmp_path)), "is not a repository"),
+        BadInput(("publish", "-n", "-d", a_wheel, "-r", str(typo)), "no repository at"),
         BadInput(("reindex", "-r", str(typo)), "no repository at"),
+        BadInput(("reindex", "-r", str(tmp_path)), "it has no simple/ directory"),
         BadInput(("verify", "-r", str(typo)), "no repository at"),
         BadInput(("verify", "-r", repository), "--group verify", python=WITHOUT_PYPI_SIMPLE),
+        BadInput(("yank", "acme", "1.0", "-r", str(typo)), "no repository at"),
         BadInput(("yank", "acme", "not-a-version", "-r", repository), "Invalid version"),
         BadInput(("unyank", "acme", "9.9", "-r", repository), "versions there: 1.0"),
         BadInput(("delete", "acme", "1.0", "-r", repository), "pass --yes"),

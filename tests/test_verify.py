@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from hashlib import sha256
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +22,9 @@ from packaging.utils import canonicalize_name
 
 import tasks
 from private_pypi import layout
+from private_pypi.advice import CHECKOUT, Text
 from private_pypi.console import human_size
+from private_pypi.distributions import Distribution, parse_filename
 from private_pypi.index import Index
 from private_pypi.pages import (
     PROJECT_PAGE,
@@ -33,20 +37,23 @@ from private_pypi.pages import (
 )
 from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
-from private_pypi.releases import Release, yank
+from private_pypi.releases import Release, delete, yank
 from private_pypi.storage import BUCKET_SETTINGS, LocalStorage, ObjectInfo, S3Storage, Storage
 from private_pypi.verify import (
     IndexFormats,
+    Limits,
     ProblemKind,
     ReaderCredentials,
     Retry,
     Verifier,
     VerifyError,
     VerifyReport,
+    next_step,
     open_verifier,
 )
 from tests.factory import sdist, wheel
 from tests.faultproxy import Drop, Fault, FaultProxy, Respond
+from tests.hostile_corpus import HostileFile, build
 
 GREETING = canonicalize_name("acme-greeting")
 HELLO = canonicalize_name("acme-hello")
@@ -661,3 +668,95 @@ def test_a_rendering_added_to_a_page_format_is_read_and_checked_too(
         (ProblemKind.PAGES_DISAGREE, url(storage, layout.project_dir(HELLO) + versioned.name))
     ]
     assert problems[0].detail.startswith(f"differs from {url(storage, layout.project_json(HELLO))}")
+
+
+# --- a file that publish refuses now, published before it did ------------------------
+
+
+def publish_uninspected(index: Index, hostile: HostileFile) -> str:
+    """Publish a file unchecked, as a release from before inspection refused it; its URL."""
+    path = hostile.path
+    kind, name, version = parse_filename(path.name)
+    body = path.read_bytes()
+    metadata = None
+    if kind == "wheel":
+        with zipfile.ZipFile(path) as archive:
+            metadata = archive.read(f"{path.name.split('-')[0]}-{version}.dist-info/METADATA")
+    distribution = Distribution(
+        path, path.name, name, version, kind, len(body), sha256(body).hexdigest(), None,
+        metadata, sha256(metadata).hexdigest() if metadata else None,
+    )  # fmt: skip
+    Publisher(index).publish([distribution])
+    return url(index.storage, layout.file_key(name, path.name))
+
+
+def test_a_published_file_that_publish_now_refuses_is_reported_with_what_to_do(
+    published: Index, tmp_path: Path
+) -> None:
+    storage = published.storage
+    twins = [build(tmp_path, "data-purelib-metadata-twin"), build(tmp_path, "case-pkg-info-twin")]
+    urls = {publish_uninspected(published, twin): twin for twin in twins}
+
+    report = verify(storage)
+
+    assert found(report) == {(ProblemKind.FILE_INVALID, where) for where in urls}
+    for problem in report.problems:
+        reason, _, advice = problem.detail.partition(". Publish refuses such a file now: ")
+        assert urls[problem.where].reason in reason
+        # As the installed command says it; the checkout's tasks say `uv run invoke delete`.
+        assert advice == (
+            "delete its release (`private-pypi delete NAME VERSION`; or yank it) and publish a "
+            "fixed build as a new version"
+        )
+        assert isinstance(problem.detail, Text)
+        assert "(`uv run invoke delete NAME VERSION`;" in problem.detail.render(CHECKOUT)
+    assert next_step(report).startswith("for each file-invalid file, delete its release")
+
+    Reindexer(published).run()
+    assert found(verify(storage)) == {(ProblemKind.FILE_INVALID, where) for where in urls}
+    for twin in twins:
+        delete(published, Release.parse(twin.id.replace("-", "_"), "1.0"))
+    assert verify(storage).ok
+
+
+def test_verify_reads_a_file_once_and_a_long_member_list_again_alone(
+    s3_storage: S3Storage, moto_endpoint: str, tmp_path: Path
+) -> None:
+    hostile = build(tmp_path, "data-purelib-metadata-twin")
+    file_url = publish_uninspected(Index(s3_storage), hostile)
+    key = file_url.removeprefix(s3_storage.index_url)
+    too_long = "longer than the end verify keeps, over the 16 B it reads again"
+    runs = [
+        # (the end kept, the most read again), what is read, why the file is refused.
+        (Limits(), 1, hostile.reason),
+        (Limits(archive_tail_bytes=64), 2, hostile.reason),
+        (Limits(archive_tail_bytes=64, member_list_bytes=16), 1, too_long),
+    ]
+    with FaultProxy(moto_endpoint) as proxy:
+        index_url = s3_storage.index_url.replace(moto_endpoint, proxy.url)
+        for limits, reads, reason in runs:
+            proxy.clear()
+            read = proxy.inject(Fault("GET", re.escape(key) + "$", Drop(), times=0))
+            report = Verifier(index_url, limits=limits).run()
+
+            assert [(p.kind, p.where) for p in report.problems] == [
+                (ProblemKind.FILE_INVALID, report.index_url + key)
+            ]
+            assert reason in report.problems[0].detail
+            assert read.seen == reads
+
+
+def test_a_long_member_list_is_read_again_from_a_directory_and_from_a_server_without_ranges(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    hostile = build(tmp_path, "data-purelib-metadata-twin")
+    publish_uninspected(Index(local_storage), hostile)
+    limits = Limits(archive_tail_bytes=64)
+
+    with ServedRepository(local_storage.root) as served:  # SimpleHTTPRequestHandler: no Range
+        over_http = Verifier(served.index_url, limits=limits).run()
+    from_directory = Verifier(local_storage.index_url, local_storage, limits=limits).run()
+
+    for report in (over_http, from_directory):
+        assert [p.kind for p in report.problems] == [ProblemKind.FILE_INVALID]
+        assert hostile.reason in report.problems[0].detail

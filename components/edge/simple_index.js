@@ -16,9 +16,11 @@ import cf from 'cloudfront';
 //
 // On a private stack every request must first carry a reader's Basic credentials, checked
 // against the KeyValueStore associated with the function (see isReader). The same file
-// serves both: components/domain.py turns ACCESS to 'private' and associates the store.
-// The tests run this exact file in V8 and Node. CloudFront caps a function at 10 KB,
-// comments included: keep it short.
+// serves both: components/cdn.py turns ACCESS to 'private' and associates the store.
+// CloudFront caps a function at 10 KB, comments included, so components/cdn.py deploys
+// this file without the lines that are only a comment (never write a template literal or
+// a block comment, in which such a line could be code). The tests run the deployed copy
+// in V8 and Node, and keep it under 9,500 bytes.
 const ACCESS = 'public';
 
 var JSON_TYPES = ['application/vnd.pypi.simple.v1+json', 'application/vnd.pypi.simple.latest+json'];

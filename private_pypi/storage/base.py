@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,8 +12,27 @@ from typing import Protocol
 # The user metadata that records a file's sha256 at upload (x-amz-meta-sha256 on S3).
 SHA256_METADATA = "sha256"
 
+# A file this large or larger goes up in parts (on S3), and shows its progress while it does.
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+
 # Called with the bytes sent since the last call, for progress bars.
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a writer backs off when its write did not take effect: a conditional page write
+    that lost a race, or any write that met a conflicting request (S3's 409)."""
+
+    # Generous: eight CI jobs racing for one page on a slow day must all get through.
+    attempts: int = 50
+    base_delay: float = 0.02
+    max_delay: float = 2.0
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        """Full-jitter exponential backoff: spreads racing writers apart."""
+        for attempt in range(self.attempts):
+            yield rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass(frozen=True)
@@ -36,6 +56,12 @@ class Storage(Protocol):
 
     ETags are opaque: equal ETags mean equal content, and a write that names one
     (`if_match`) fails with PreconditionFailed if the object has changed since.
+
+    A write the store answers "a conflicting request is in progress, try again" (S3's 409
+    ConditionalRequestConflict) did not take effect. The backend sends it again itself,
+    bounded, where sending the same request is the whole remedy (create-only and plain
+    writes, uploads, deletes); an `if_match` write raises ConditionalConflict instead,
+    because only its caller knows what to read again.
     """
 
     @property
@@ -78,7 +104,8 @@ class Storage(Protocol):
         if_match: str | None = None,
         create_only: bool = False,
     ) -> str:
-        """Store `body` and return its ETag; raise PreconditionFailed if a condition fails."""
+        """Store `body` and return its ETag; raise PreconditionFailed if a condition fails,
+        ConditionalConflict if an `if_match` write met a conflicting request."""
         ...
 
     def upload(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -15,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import botocore.session
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
-from s3transfer.subscribers import BaseSubscriber
 
 from .. import aws
+from ..advice import Command
 from ..contract import (
     ACCESS_KEY_ID_VARIABLE,
     BUCKET_VARIABLE,
@@ -30,12 +31,20 @@ from ..contract import (
     SECRET_ACCESS_KEY_VARIABLE,
     s3_index_url,
 )
-from ..errors import FileChanged, PreconditionFailed, StorageError
+from ..errors import ConditionalConflict, FileChanged, PreconditionFailed, StorageError
 from ..hashing import Expected, HashingReader
-from .base import SHA256_METADATA, ObjectInfo, Progress, StoredObject
+from .base import (
+    MULTIPART_THRESHOLD,
+    SHA256_METADATA,
+    ObjectInfo,
+    Progress,
+    RetryPolicy,
+    StoredObject,
+)
 from .timeline import RequestLog, TimedRequest
 
 if TYPE_CHECKING:
+    from s3transfer.manager import TransferManager
     from types_boto3_s3 import S3Client
     from types_boto3_s3.type_defs import ObjectTypeDef, PutObjectRequestTypeDef
 
@@ -47,20 +56,28 @@ CLIENT_CONFIG = Config(
     connect_timeout=10,
     read_timeout=60,
 )
-# Files above this go up in parallel parts through boto3's transfer manager.
-TRANSFER_PARTS_AT_ONCE = 8
-TRANSFER_CONFIG = TransferConfig(
-    multipart_threshold=16 * 1024 * 1024, max_concurrency=TRANSFER_PARTS_AT_ONCE
-)
+# Files of MULTIPART_THRESHOLD bytes and more go up in parallel parts through boto3's
+# transfer manager, this many at once. boto3 and s3transfer are imported for the first such
+# file: the rest of the storage needs only botocore.
+MULTIPART_CONCURRENCY = 8
 # Requests a publish or reindex has under way at once. Each waits tens of milliseconds
 # for S3, so sixteen at once take about as long as one; S3 takes thousands a second.
 PARALLEL_REQUESTS = 16
 # A connection for each of those and each part of a transfer, kept for the next request
 # (botocore keeps 10, and drops the others with a warning).
-CONNECTIONS = Config(max_pool_connections=PARALLEL_REQUESTS + TRANSFER_PARTS_AT_ONCE)
+CONNECTIONS = Config(max_pool_connections=PARALLEL_REQUESTS + MULTIPART_CONCURRENCY)
+# The back-off for a write S3 answered 409 ConditionalRequestConflict: a page's, as a rule.
+CONFLICT_RETRY = RetryPolicy()
+# A multipart upload whose completion met a conflicting request is started again from its
+# first part: a few times at most, since each try sends the whole file.
+MULTIPART_ATTEMPTS = 3
 
 # What S3 answers a body whose checksum is not the one the request gave.
 CHECKSUM_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
+# What S3 answers (409) a conditional write or a delete that met a conflicting request on
+# the same key: the request did not take effect, and may be sent again. "409" is a 409
+# with no error document to name it.
+CONFLICT_CODES = {"ConditionalRequestConflict", "409"}
 REDIRECT_CODES = {
     "PermanentRedirect",
     "AuthorizationHeaderMalformed",
@@ -80,10 +97,20 @@ class S3Storage:
     directory_keys = True
     parallel_requests = PARALLEL_REQUESTS
 
-    def __init__(self, settings: S3Settings, *, config: Config = CLIENT_CONFIG) -> None:
-        """`config`: botocore's retries and timeouts, e.g. shorter ones in tests."""
+    def __init__(
+        self,
+        settings: S3Settings,
+        *,
+        config: Config = CLIENT_CONFIG,
+        retry: RetryPolicy = CONFLICT_RETRY,
+    ) -> None:
+        """`config`: botocore's retries and timeouts, e.g. shorter ones in tests. `retry`:
+        the back-off for a write S3 answered 409 ConditionalRequestConflict, which botocore
+        does not retry."""
         self.settings = settings
         self.bucket = settings.bucket
+        self.retry = retry
+        self._rng = random.Random()
         self.client: S3Client = aws.s3_client(
             settings.access,
             config.merge(CONNECTIONS),
@@ -94,7 +121,8 @@ class S3Storage:
         self.client.meta.events.register(
             "before-parameter-build.s3.CompleteMultipartUpload", _create_only
         )
-        self._transfers = create_transfer_manager(self.client, TRANSFER_CONFIG)
+        self._transfers: TransferManager | None = None
+        self._transfers_made = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -182,11 +210,23 @@ class S3Storage:
             request["IfMatch"] = f'"{if_match}"'
         if create_only:
             request["IfNoneMatch"] = "*"
-        try:
-            response = self.client.put_object(**request)
-        except (ClientError, BotoCoreError) as error:
-            raise self._failure(error, key) from None
-        return _etag(response)
+
+        def put() -> str:
+            try:
+                return _etag(self.client.put_object(**request))
+            except ClientError as error:
+                if if_match is not None and _is_missing(error):
+                    # If-Match on a key deleted meanwhile is answered 404, not 412.
+                    raise PreconditionFailed(
+                        f"{self.location}/{key} was deleted while it was being updated"
+                    ) from None
+                raise self._failure(error, key) from None
+            except BotoCoreError as error:
+                raise self._failure(error, key) from None
+
+        # After a 409, an If-Match write's caller reads the object again (S3's advice: fetch
+        # the ETag, then retry); any other write is simply sent again.
+        return put() if if_match is not None else self._until_applied(key, put)
 
     def upload(
         self,
@@ -204,10 +244,42 @@ class S3Storage:
             "Metadata": dict(metadata),
         }
         expected = metadata.get(SHA256_METADATA)
+        sent = 0
+
+        def counted(chunk: int) -> None:
+            nonlocal sent
+            sent += chunk
+            if progress:
+                progress(chunk)
+
+        def attempt() -> str:
+            nonlocal sent
+            if sent:  # a try that met a conflict: its bytes count for nothing
+                counted(-sent)
+            return self._upload_once(key, path, extra, expected, counted)
+
+        # A 409 on a single PUT is sent again; on a multipart upload's completion, the
+        # whole upload must start again (S3's advice), which costs the whole file each time.
+        in_parts = path.stat().st_size >= MULTIPART_THRESHOLD
+        policy = dataclasses.replace(self.retry, attempts=MULTIPART_ATTEMPTS) if in_parts else None
+        try:
+            return self._until_applied(key, attempt, policy=policy)
+        except PreconditionFailed:
+            return None
+
+    def _upload_once(
+        self,
+        key: str,
+        path: Path,
+        extra: dict[str, Any],
+        expected: str | None,
+        progress: Progress,
+    ) -> str:
+        """Create `key` from the file in one try; PreconditionFailed if it exists."""
         try:
             with path.open("rb") as body:
                 size = os.fstat(body.fileno()).st_size
-                if size < TRANSFER_CONFIG.multipart_threshold:
+                if size < MULTIPART_THRESHOLD:
                     # One request, and its answer carries the ETag. S3 computes the body's
                     # sha256 itself and refuses it (BadDigest) unless it is this one.
                     if expected:
@@ -215,15 +287,11 @@ class S3Storage:
                     response = self.client.put_object(
                         Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", **extra
                     )
-                    if progress:
-                        progress(size)
+                    progress(size)
                     return _etag(response)
                 self._upload_in_parts(key, body, size, extra, expected, progress)
         except (ClientError, BotoCoreError) as error:
-            failure = self._failure(error, key)
-            if isinstance(failure, PreconditionFailed):
-                return None
-            raise failure from None
+            raise self._failure(error, key) from None
         info = self.head(key)
         if info is None:
             raise StorageError(f"{self.location}/{key} vanished straight after its upload")
@@ -236,17 +304,24 @@ class S3Storage:
         size: int,
         extra: dict[str, Any],
         expected: str | None,
-        progress: Progress | None,
+        progress: Progress,
     ) -> None:
         """S3 has no whole-object SHA-256 for multipart uploads, only one per part. So the
         parts are read once, in order, from a reader that hashes them and fails the last
         read if the file is not the inspected one: the upload is then aborted, never
-        completed. S3 checks each part against the SHA-256 botocore sends with it."""
+        completed. S3 checks each part against the SHA-256 botocore sends with it. A
+        completion that fails, a 409 included, aborts the upload too (the transfer
+        manager's cleanup), so a restart leaves no parts behind."""
         source = body
         if expected:
             source = io.BufferedReader(HashingReader(body, Expected(expected, size, key)))
             extra = {**extra, "ChecksumAlgorithm": "SHA256"}
-        subscribers = [_ProgressSubscriber(progress)] if progress else None
+        from .transfer import ProgressSubscriber, transfer_manager
+
+        with self._transfers_made:
+            if self._transfers is None:
+                self._transfers = transfer_manager(self.client, MULTIPART_CONCURRENCY)
+        subscribers = [ProgressSubscriber(progress)]
         self._transfers.upload(
             source, self.bucket, key, extra_args=extra, subscribers=subscribers
         ).result()
@@ -279,10 +354,14 @@ class S3Storage:
         return digest.hexdigest()
 
     def delete(self, key: str) -> None:
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as error:
-            raise self._failure(error, key) from None
+        def delete_once() -> None:
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            except (ClientError, BotoCoreError) as error:
+                raise self._failure(error, key) from None
+
+        # A delete racing a conditional write on the key may be answered 409 too.
+        self._until_applied(key, delete_once)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -292,6 +371,24 @@ class S3Storage:
                     yield _listed(item)
         except (ClientError, BotoCoreError) as error:
             raise self._failure(error, prefix) from None
+
+    def _until_applied(
+        self, key: str, request: Callable[[], Response], *, policy: RetryPolicy | None = None
+    ) -> Response:
+        """`request()`, sent again while S3 answers 409 ConditionalRequestConflict: that
+        answer means it did not take effect, and botocore retries no 409. Bounded, with the
+        back-off of a page write that lost a race."""
+        policy = policy or self.retry
+        for delay in policy.delays(self._rng):
+            try:
+                return request()
+            except ConditionalConflict:
+                time.sleep(delay)
+        raise StorageError(
+            f"{self.location}/{key} kept meeting conflicting requests (S3 answered 409 "
+            f"ConditionalRequestConflict, {policy.attempts} attempts); nothing was lost, run "
+            "the same command again"
+        )
 
     def _unless_missing(self, operation: Callable[..., Response], key: str) -> Response | None:
         """Call a read operation on `key`; None if there is no such key."""
@@ -311,6 +408,8 @@ class S3Storage:
         code, status, kind = failure.code, failure.status, failure.kind
         if code in {"PreconditionFailed", "412"} or status == 412:
             return PreconditionFailed(f"{where} changed while it was being updated")
+        if code in CONFLICT_CODES:
+            return ConditionalConflict(f"{where} met a conflicting request in flight")
         if code in CHECKSUM_CODES:
             return FileChanged(where)
         if kind is aws.Kind.NO_CREDENTIALS:
@@ -328,8 +427,9 @@ class S3Storage:
         if kind is aws.Kind.REJECTED_CREDENTIALS:
             return StorageError(
                 f"AWS rejected the credentials ({code}): the access key is wrong, deleted or "
-                f"expired; set {aws.KEY_VARIABLES} to a current key "
-                "(`uv run invoke rotate-keys` makes a new one)"
+                f"expired; set {aws.KEY_VARIABLES} to a current key (",
+                Command("rotate-keys", checkout_only=True),
+                " makes a new one)",
             )
         if kind is aws.Kind.ACCESS_DENIED:
             return StorageError(
@@ -397,11 +497,3 @@ def _listed(item: ObjectTypeDef) -> ObjectInfo:
 
 def _etag(response: Mapping[str, object]) -> str:
     return str(response["ETag"]).strip('"')
-
-
-class _ProgressSubscriber(BaseSubscriber):
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        self._progress(bytes_transferred)

@@ -8,24 +8,34 @@ must say the same thing once parsed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import closing
 from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import Generic, TypeVar
 from urllib.parse import urljoin, urlparse
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .. import layout
+from ..advice import Text
 from ..contract import INDEX_PREFIX
 from ..distributions import MAX_METADATA_BYTES
 from ..pages import PROJECT_PAGE, ROOT_PAGE, PageFormat, ProjectPage, Rendering
 from ..storage import Storage, open_storage, repository_url
+from .archives import FileRead, read_distribution
 from .client import IndexClient, Limits, Missing, ReaderCredentials, Retry, TooLarge, Unreachable
 from .listing import PageRecord, compare_listing, list_projects
 from .parsers import READINGS, Claims, ClientReading, FileClaim, UnreadablePage
-from .report import Problem, ProblemKind, VerifyError, VerifyReport, explain_missing_root
+from .report import (
+    FIX_A_FILE,
+    Problem,
+    ProblemKind,
+    VerifyError,
+    VerifyReport,
+    explain_missing_root,
+)
 
 T = TypeVar("T")
 Record = TypeVar("Record")
@@ -221,10 +231,20 @@ class _Check:
 
     def _file(self, claim: FileClaim) -> FileCheck:
         # One byte over the size the page gives is enough to know the file is not it.
-        limits = self.client.limits
+        client, limits = self.client, self.client.limits
         limit = limits.file_bytes if claim.size is None else claim.size + 1
+
+        def check(chunks: Iterator[bytes]) -> FileRead:
+            return read_distribution(
+                claim.filename,
+                chunks,
+                partial(client.read_range, claim.url),
+                tail_bytes=limits.archive_tail_bytes,
+                most=limits.member_list_bytes,
+            )
+
         try:
-            size, sha256 = self.client.digest(claim.url, limit, limits.file_seconds)
+            read = client.stream(claim.url, limit, limits.file_seconds, check)
         except TooLarge as error:
             return [Problem(ProblemKind.FILE_MISMATCH, claim.url, f"the file is {error}")], 0
         except Missing as error:
@@ -232,14 +252,19 @@ class _Check:
             return [Problem(ProblemKind.FILE_MISSING, claim.url, detail)], 0
         except Unreachable as error:
             return [Problem(ProblemKind.UNREACHABLE, claim.url, str(error))], 0
+        problems: list[Problem] = []
         differences: list[str] = []
-        if claim.size is not None and size != claim.size:
-            differences.append(f"{size} bytes, the page says {claim.size}")
-        if sha256 != claim.sha256:
-            differences.append(f"sha256 {sha256}, the page says {claim.sha256}")
-        if not differences:
-            return [], size
-        return [Problem(ProblemKind.FILE_MISMATCH, claim.url, "; ".join(differences))], size
+        if claim.size is not None and read.size != claim.size:
+            differences.append(f"{read.size} bytes, the page says {claim.size}")
+        if read.sha256 != claim.sha256:
+            differences.append(f"sha256 {read.sha256}, the page says {claim.sha256}")
+        if differences:
+            problems.append(Problem(ProblemKind.FILE_MISMATCH, claim.url, "; ".join(differences)))
+        # Bytes that are not the page's are a mismatch, which reindex repairs, whatever they are.
+        elif read.refusal is not None:
+            detail = Text(f"{read.refusal}. Publish refuses such a file now: ", *FIX_A_FILE.parts)
+            problems.append(Problem(ProblemKind.FILE_INVALID, claim.url, detail))
+        return problems, read.size
 
     def _metadata(self, claim: FileClaim) -> FileCheck:
         url = claim.url + layout.METADATA_SUFFIX

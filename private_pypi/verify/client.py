@@ -64,6 +64,10 @@ class Limits:
     file_bytes: int = 16 * 1024 * 1024 * 1024
     page_seconds: float = 120
     file_seconds: float = 3600
+    # A zip's member list is at its end: this much of a file's end is kept as it streams
+    # past, and a longer list is read again with a Range request, up to member_list_bytes.
+    archive_tail_bytes: int = 1024 * 1024
+    member_list_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -127,12 +131,16 @@ class Body(Protocol):
 
 
 class _PooledBody:
-    """A response body that gives its connection back to the pool when closed."""
+    """A response body that gives its connection back to the pool when closed; its first
+    `skip` bytes are passed over (a server that ignored a Range request sent them)."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+    def __init__(self, response: urllib3.BaseHTTPResponse, skip: int = 0) -> None:
         self._response = response
+        self._skip = skip
 
     def read(self, amt: int | None = None, /) -> bytes:
+        while self._skip and (skipped := self._response.read(min(self._skip, CHUNK))):
+            self._skip -= len(skipped)
         return self._response.read(amt)
 
     def close(self) -> None:
@@ -195,22 +203,49 @@ class IndexClient:
         return self._read(url, accept, read_all, decode_content=True)
 
     def digest(self, url: str, limit: int, seconds: float) -> tuple[int, str]:
-        """Size and sha256 of a file, read a chunk at a time: files can be large.
+        """Size and sha256 of a file, read a chunk at a time: files can be large."""
 
-        The bytes are hashed as they arrive, with no content decoding, as pip hashes them.
-        """
-
-        def digest(body: Body) -> tuple[int, str]:
+        def digest(chunks: Iterator[bytes]) -> tuple[int, str]:
             hashed, size = hashlib.sha256(), 0
-            for chunk in _bounded_chunks(body, limit, seconds):
+            for chunk in chunks:
                 hashed.update(chunk)
                 size += len(chunk)
             return size, hashed.hexdigest()
 
-        return self._read(url, "*/*", digest, decode_content=False)
+        return self.stream(url, limit, seconds, digest)
+
+    def stream(
+        self, url: str, limit: int, seconds: float, consume: Callable[[Iterator[bytes]], T]
+    ) -> T:
+        """Hand a file's bytes to `consume`, a chunk at a time, with no content decoding:
+        as pip hashes them. On a retry, `consume` is given the file from its start again."""
+
+        def read(body: Body) -> T:
+            return consume(_bounded_chunks(body, limit, seconds))
+
+        return self._read(url, "*/*", read, decode_content=False)
+
+    def read_range(self, url: str, start: int, stop: int) -> bytes:
+        """Bytes `start` to `stop` of a file, asked for with a Range header."""
+
+        def read(body: Body) -> bytes:
+            wanted, parts = stop - start, list[bytes]()
+            chunks = _bounded_chunks(body, self.limits.file_bytes, self.limits.file_seconds)
+            while wanted > 0 and (chunk := next(chunks, b"")):
+                parts.append(chunk[:wanted])
+                wanted -= len(chunk)
+            return b"".join(parts)
+
+        return self._read(url, "*/*", read, decode_content=False, span=(start, stop))
 
     def _read(
-        self, url: str, accept: str, consume: Callable[[Body], T], *, decode_content: bool
+        self,
+        url: str,
+        accept: str,
+        consume: Callable[[Body], T],
+        *,
+        decode_content: bool,
+        span: tuple[int, int] | None = None,
     ) -> T:
         """Hand the body at `url` to `consume`; read it again while Retry allows.
 
@@ -219,7 +254,7 @@ class IndexClient:
         """
         retries = self._retry.policy()
         while True:
-            body, retries = self._open(url, accept, retries, decode_content)
+            body, retries = self._open(url, accept, retries, decode_content, span)
             try:
                 return consume(body)
             except _BODY_ERRORS as error:
@@ -237,11 +272,19 @@ class IndexClient:
         return f" (after {self._retry.attempts} attempt(s))"
 
     def _open(
-        self, url: str, accept: str, retries: urllib3.Retry, decode_content: bool
+        self,
+        url: str,
+        accept: str,
+        retries: urllib3.Retry,
+        decode_content: bool,
+        span: tuple[int, int] | None,
     ) -> tuple[Body, urllib3.Retry]:
+        """The body at `url`, from byte span[0] when a span is given."""
         if urlparse(url).scheme == "file":
-            return _open_file(url), retries
+            return _open_file(url, span[0] if span else 0), retries
         headers = {"Accept": accept}
+        if span is not None:
+            headers["Range"] = f"bytes={span[0]}-{span[1] - 1}"
         authorization = self._reader.authorization(url, self.index_url) if self._reader else None
         if authorization is not None:
             # urllib3 drops it on a redirect to another origin (remove_headers_on_redirect).
@@ -260,7 +303,9 @@ class IndexClient:
         except HTTPError as error:
             raise Unreachable(_reason(error)) from None
         if response.status < 300:
-            return _PooledBody(response), response.retries or retries
+            # 206 is the span asked for; 200, a server that ignored the Range header.
+            skip = span[0] if span is not None and response.status == 200 else 0
+            return _PooledBody(response, skip), response.retries or retries
         _PooledBody(response).close()
         if response.status in MISSING_STATUSES:
             raise Missing(f"HTTP {response.status}")
@@ -274,12 +319,14 @@ class IndexClient:
         raise Unreachable(status + (self._after if response.status in SERVER_ERRORS else ""))
 
 
-def _open_file(url: str) -> Body:
+def _open_file(url: str, start: int = 0) -> Body:
     path = Path(url2pathname(urlparse(url).path))
     if url.endswith("/"):
         path /= FILE_DIRECTORY_PAGE
     try:
-        return path.open("rb")
+        file = path.open("rb")
+        file.seek(start)
+        return file
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         raise Missing("no such file") from None
     except OSError as error:

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from ..advice import Command, Text
 from ..console import human_size
 from ..contract import (
     INDEX_PREFIX,
@@ -14,6 +15,9 @@ from ..contract import (
     READER_USERNAME_VARIABLE,
 )
 from ..errors import PrivatePypiError
+
+# The stack's settings, index URL among them: a task of the checkout, which has Pulumi.
+ENV = Command("env", checkout_only=True)
 
 
 class VerifyError(PrivatePypiError):
@@ -26,6 +30,9 @@ class ProblemKind(enum.StrEnum):
     PAGES_DISAGREE = "pages-disagree"
     FILE_MISSING = "file-missing"
     FILE_MISMATCH = "file-mismatch"
+    # A file that publish's inspection refuses now, published before it did: reindex
+    # can't mend it.
+    FILE_INVALID = "file-invalid"
     METADATA_MISSING = "metadata-missing"
     METADATA_MISMATCH = "metadata-mismatch"
     UNREACHABLE = "unreachable"
@@ -68,7 +75,9 @@ class VerifyReport:
 
     def summary(self) -> str:
         if self.empty:
-            return "empty: nothing is published yet (`uv run invoke publish` adds the first files)"
+            return Text(
+                "empty: nothing is published yet (", Command("publish"), " adds the first files)"
+            )
         verdict = "no problems" if self.ok else f"{len(self.problems)} problem(s)"
         return (
             f"{self.projects} project(s), {self.files} file(s), "
@@ -100,31 +109,36 @@ def explain_missing_root(
         return
     if stored_projects is None and not refused:
         others = [problem for problem in report.problems if problem not in missing]
-        detail = (
+        detail = Text(
             "both root pages are missing, so no index answers at this URL. Check it: the index "
-            f"URL ends in /{INDEX_PREFIX} (`uv run invoke env` prints it). A repository nothing "
-            "has been published to yet verifies as empty with `--repository s3://BUCKET` or its "
-            "directory"
+            f"URL ends in /{INDEX_PREFIX} (",
+            ENV,
+            " prints it). A repository nothing has been published to yet verifies as empty "
+            "with `--repository s3://BUCKET` or its directory",
         )
         report.problems = [Problem(ProblemKind.NO_INDEX, report.index_url, detail), *others]
         return
     if not refused:
         return
     if stored_projects:
-        detail = (
+        detail = Text(
             f"both root pages answer HTTP 403, though the bucket holds {stored_projects} "
             "project(s): readers of this URL are refused. Behind CloudFront the bucket is private "
-            "by design: verify through the CDN, `uv run invoke verify --repository "
-            f"https://DOMAIN/{INDEX_PREFIX}` (the {INDEX_URL_OUTPUT} output; with "
-            f"{READER_USERNAME_VARIABLE} and {READER_TOKEN_VARIABLE} on a private stack). In "
-            f"S3-only mode, check that the bucket policy lets readers get {INDEX_PREFIX}*"
+            "by design: verify through the CDN, ",
+            Command(f"verify --repository https://DOMAIN/{INDEX_PREFIX}"),
+            f" (the {INDEX_URL_OUTPUT} output; with {READER_USERNAME_VARIABLE} and "
+            f"{READER_TOKEN_VARIABLE} on a private stack). In S3-only mode, check that the "
+            f"bucket policy lets readers get {INDEX_PREFIX}*",
         )
     else:
-        detail = (
+        detail = Text(
             "both root pages answer HTTP 403: readers are refused. Check that this is the index "
-            "URL (`uv run invoke env` prints it), that the bucket policy lets readers get "
+            "URL (",
+            ENV,
+            " prints it), that the bucket policy lets readers get "
             f"{INDEX_PREFIX}* (S3-only mode) or the CDN may read the bucket; an empty bucket "
-            "answers 403 too, until the first `uv run invoke publish`"
+            "answers 403 too, until the first ",
+            Command("publish"),
         )
     # What else a refused reader meets is the same refusal: 403s, and a root page unread.
     others = [
@@ -135,16 +149,33 @@ def explain_missing_root(
     report.problems = [Problem(ProblemKind.READERS_REFUSED, report.index_url, detail), *others]
 
 
-def next_step(report: VerifyReport) -> str:
+FIX_A_FILE = Text(
+    "delete its release (",
+    Command("delete NAME VERSION"),
+    "; or yank it) and publish a fixed build as a new version",
+)
+REINDEX = Text(
+    Command("reindex"), " rebuilds the pages from the stored files; then run ", Command("verify"),
+    " again",
+)  # fmt: skip
+
+
+def next_step(report: VerifyReport) -> Text:
     """What to do about the report's problems: the step that repairs them."""
     kinds = {problem.kind for problem in report.problems}
+    if ProblemKind.FILE_INVALID in kinds:
+        fix = Text("for each file-invalid file, ", *FIX_A_FILE.parts)
+        if kinds == {ProblemKind.FILE_INVALID}:
+            return fix
+        return Text(*fix.parts, "; for the rest, ", *REINDEX.parts)
     if ProblemKind.READERS_REFUSED in kinds:
-        return "readers cannot read the index: fix the access named above, then run verify again"
+        return Text(
+            "readers cannot read the index: fix the access named above, then run verify again"
+        )
     if ProblemKind.NO_INDEX in kinds:
-        return "no index answers at that URL: correct it, then run verify again"
+        return Text("no index answers at that URL: correct it, then run verify again")
     if kinds == {ProblemKind.UNREACHABLE}:
-        return "the index could not be read: check the network and the URL, then run verify again"
-    return (
-        "`uv run invoke reindex` rebuilds the pages from the stored files; then run "
-        "`uv run invoke verify` again"
-    )
+        return Text(
+            "the index could not be read: check the network and the URL, then run verify again"
+        )
+    return REINDEX

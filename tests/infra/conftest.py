@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import runpy
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pulumi
 import pytest
@@ -17,8 +18,8 @@ class ProgramRunner:
     def __init__(self) -> None:
         self.last = Run([])
 
-    def __call__(self, config: dict[str, str], stack: str = "staging", **options: str) -> Run:
-        """`options`: run_under_mocks's, e.g. engine_version."""
+    def __call__(self, config: dict[str, str], stack: str = "staging", **options: Any) -> Run:
+        """`options`: run_under_mocks's, e.g. engine_version, or preview, prior and now."""
         self.last = Run([])
         return run_under_mocks(self._program, stack=stack, config=config, into=self.last, **options)
 

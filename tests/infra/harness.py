@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from google.protobuf import json_format
+from pulumi.dynamic.dynamic import PROVIDER_KEY
+from pulumi.output import Unknown
 from pulumi.runtime.mocks import MockEngine, MockMonitor
+from pulumi.runtime.rpc import UNKNOWN
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from components.key_clock import KeyClockProvider, parse_moment
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"
@@ -24,6 +30,9 @@ LOOKED_UP_ZONE_ID = "Z0LOOKEDUP"
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 KEY_CREATED = "2025-01-01T00:00:00Z"
+# When the program runs, unless a test says otherwise: the moment the key clocks are created.
+FIRST_DEPLOY = parse_moment(KEY_CREATED)
+KEY_CLOCK = "pulumi-python:dynamic:Resource"
 # The engine version the mocked CLI reports to require_pulumi_version.
 ENGINE_VERSION = "3.226.0"
 
@@ -38,10 +47,36 @@ _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 
 
+def is_unknown(value: Any) -> bool:
+    """Whether a recorded value is, or holds, one the engine doesn't know yet (a preview's)."""
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(map(is_unknown, value.values()))
+    return isinstance(value, list) and any(map(is_unknown, value))
+
+
 class CloudMocks(pulumi.runtime.Mocks):
-    """Answers like AWS would, with the computed attributes the program reads."""
+    """Answers like AWS would, with the computed attributes the program reads.
+
+    The key clocks (dynamic resources) are answered as the engine answers a dynamic provider,
+    by the real KeyClockProvider at `now`: created on a new stack; on one that ran before
+    (`prior`, what the last run declared) diffed against their state, then kept as they
+    were, replaced or updated. A dynamic provider has no preview, so in a preview a clock
+    to be created, replaced or updated has no outputs yet. The provider's answers are in
+    `diffs`, by resource name. Other resources answer the same in a preview as in an update:
+    the tests that preview change nothing else.
+    """
+
+    def __init__(self, *, now: datetime, preview: bool, prior: Run | None) -> None:
+        self.now = now
+        self.preview = preview
+        self.prior = {(r.type, r.name): r for r in prior.declared} if prior is not None else {}
+        self.diffs: dict[str, pulumi.dynamic.DiffResult] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == KEY_CLOCK:
+            return self._key_clock(args.name, dict(args.inputs))
         inputs = dict(args.inputs)
         resource_id = f"{args.name}-id"
         computed: dict[str, Any] = {}
@@ -92,9 +127,27 @@ class CloudMocks(pulumi.runtime.Mocks):
             case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
                 host = inputs["url"].removeprefix("https://")
                 computed = {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
-            case "pulumi-python:dynamic:Resource":  # the KeyClock (components/key_clock.py)
-                computed = {"created_at": KEY_CREATED, "due_at": "2025-04-01T00:00:00Z"}
         return resource_id, {**inputs, **computed}
+
+    def _key_clock(self, name: str, news: dict[str, Any]) -> tuple[str, dict]:
+        provider = KeyClockProvider(clock=lambda: self.now)
+        old = self.prior.get((KEY_CLOCK, name))
+        if old is None:
+            replace = True
+        else:
+            diff = self.diffs[name] = provider.diff(old.id, old.state, news)
+            if not diff.changes:
+                return old.id, old.state
+            replace = bool(diff.replaces)
+        if self.preview:
+            return "", news
+        if replace:
+            created = provider.create(news)
+            resource_id, outputs = created.id, created.outs
+        else:
+            assert old is not None
+            resource_id, outputs = old.id, provider.update(old.id, old.state, news).outs
+        return resource_id, {**(outputs or {}), PROVIDER_KEY: news[PROVIDER_KEY]}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         if args.token == "aws:route53/getZone:getZone":
@@ -109,6 +162,7 @@ class Declared:
     urn: str
     type: str
     name: str
+    id: str
     parent: str
     inputs: dict[str, Any]
     secret_inputs: set[str]
@@ -118,6 +172,8 @@ class Declared:
     provider: str
     import_id: str
     delete_before_replace: bool
+    retain_on_delete: bool
+    dependencies: set[str]
 
 
 class RecordingMonitor(MockMonitor):
@@ -137,6 +193,7 @@ class RecordingMonitor(MockMonitor):
                     urn=response.urn,
                     type=request.type,
                     name=request.name,
+                    id=response.id,
                     parent=request.parent,
                     inputs={key: _reveal(value) for key, value in wire_inputs.items()},
                     secret_inputs={key for key, value in wire_inputs.items() if _hides(value)},
@@ -148,6 +205,8 @@ class RecordingMonitor(MockMonitor):
                     provider=request.provider,
                     import_id=request.importId,
                     delete_before_replace=request.deleteBeforeReplace,
+                    retain_on_delete=request.retainOnDelete,
+                    dependencies=set(request.dependencies),
                 )
             )
         return response
@@ -208,6 +267,7 @@ class Run:
     required_versions: list[str] = field(default_factory=list)
     # What the program returned: the component, when run_component declared one.
     component: Any = None
+    mocks: CloudMocks | None = None
 
     def of_type(self, type_: str) -> list[Declared]:
         return [resource for resource in self.declared if resource.type == type_]
@@ -238,13 +298,19 @@ def run_under_mocks(
     config: dict[str, str],
     into: Run | None = None,
     engine_version: str = ENGINE_VERSION,
+    preview: bool = False,
+    prior: Run | None = None,
+    now: datetime = FIRST_DEPLOY,
 ) -> Run:
-    """Run the program; `into` collects what was declared even if the program fails."""
+    """Run the program, as `pulumi up` (or with `preview`, `pulumi preview`) would at `now`
+    on a stack that `prior` deployed (see CloudMocks); `into` collects what was declared
+    even if the program fails."""
     run = into if into is not None else Run([])
     pulumi.runtime.reset_options()
-    monitor = RecordingMonitor(CloudMocks(), run.declared)
+    run.mocks = CloudMocks(now=now, preview=preview, prior=prior)
+    monitor = RecordingMonitor(run.mocks, run.declared)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor
     )
     pulumi.runtime.settings.SETTINGS.engine = RecordingEngine(engine_version, run.required_versions)
     pulumi.runtime.set_all_config(

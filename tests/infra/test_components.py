@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.cdn import VIEWER_REQUEST_CODE, PackageCdn, PackageCdnArgs
+from components.cdn import PackageCdn, PackageCdnArgs, viewer_request_code
 from components.deployer import CdnRef, Deployer, DeployerArgs
 from components.policies import (
     cloudfront_bucket_policy,
@@ -139,7 +139,7 @@ class TestPackageCdn:
         assert access["signingBehavior"] == "always"
         assert access["signingProtocol"] == "sigv4"
         function = run.one("aws:cloudfront/function:Function").inputs
-        assert function["code"] == VIEWER_REQUEST_CODE.read_text()
+        assert function["code"] == viewer_request_code(private=False)
         assert resolve(cdn.index_url)[0] == "https://d111111abcdef8.cloudfront.net/simple/"
         assert cdn.domain_url is None
 
@@ -251,10 +251,11 @@ class TestDeployer:
         policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
         assert policy == deployer_policy(BUCKET_ARN, DISTRIBUTION_ARN)
 
-    def test_adopting_imports_the_seeds_user_by_name(self, run_component):
+    def test_adopting_imports_the_seeds_user_by_name_and_keeps_it(self, run_component):
         run = run_component(lambda: Deployer("ci", self.args(adopt_user=True)))
 
         assert run.one("aws:iam/user:User").import_id == "acme-pypi-deployer-test"
+        assert run.one("aws:iam/user:User").retain_on_delete
 
     def test_github_secrets_are_never_created_before_the_old_ones_go(self, run_component):
         run = run_component(

@@ -337,7 +337,7 @@ def test_a_large_upload_passes_the_guards_and_can_abort_its_parts(
 ):
     from private_pypi.aws import Access
     from private_pypi.storage import S3Settings, S3Storage
-    from private_pypi.storage.s3 import TRANSFER_CONFIG
+    from private_pypi.storage.s3 import MULTIPART_THRESHOLD
 
     storage = S3Storage(
         S3Settings(
@@ -351,7 +351,7 @@ def test_a_large_upload_passes_the_guards_and_can_abort_its_parts(
         )
     )
     big = tmp_path / "big-1.0-py3-none-any.whl"
-    big.write_bytes(os.urandom(TRANSFER_CONFIG.multipart_threshold + 1024))
+    big.write_bytes(os.urandom(MULTIPART_THRESHOLD + 1024))
     key = "simple/big/big-1.0-py3-none-any.whl"
 
     assert storage.upload(key, big, content_type="x", cache_control="x", metadata={})

@@ -219,7 +219,9 @@ def test_the_key_is_replaced_when_its_clock_records_a_new_creation_time(run_prog
     key = run.one("aws:iam/accessKey:AccessKey")
     assert key.replacement_trigger == clock.state["created_at"] == KEY_CREATED
     assert run.outputs["accessKeyCreated"] == KEY_CREATED
-    assert run.outputs["accessKeyRotatesAfter"] == clock.state["due_at"]
+    # Derived by the program from the creation time and the stack's period, not kept.
+    assert run.outputs["accessKeyRotatesAfter"] == "2025-01-31T00:00:00Z"
+    assert "due_at" not in clock.state
 
 
 @pytest.mark.parametrize(
@@ -379,5 +381,16 @@ def test_adopting_imports_the_seeds_bucket_and_user(run_program):
     assert imported == {"aws:s3/bucket:Bucket", "aws:iam/user:User"}
 
 
-def test_without_adopting_nothing_is_imported(run_program):
-    assert not any(r.import_id for r in run_program(S3_ONLY).declared)
+@pytest.mark.parametrize("publish_with", [{}, {**GITHUB, "publishWith": "oidc"}])
+def test_pulumi_destroy_keeps_what_was_adopted(run_program, publish_with):
+    run = run_program({**S3_ONLY, **publish_with, "adoptExisting": "true"})
+
+    retained = {r.type for r in run.declared if r.retain_on_delete}
+    assert retained == {r.type for r in run.declared if r.import_id}
+    assert "aws:s3/bucket:Bucket" in retained
+
+
+def test_without_adopting_nothing_is_imported_or_kept_on_destroy(run_program):
+    declared = run_program(S3_ONLY).declared
+
+    assert not any(r.import_id or r.retain_on_delete for r in declared)

@@ -107,6 +107,14 @@ def test_a_reader_with_a_repository_gets_its_url_name_and_token_as_secrets(run_p
     assert all(f"::{provider.name}::" in s.provider for s in secrets.values())
 
 
+def test_a_readers_secrets_are_written_only_once_the_edge_has_its_token(run_program):
+    run = run_program(PRIVATE)
+
+    keys = run.one(KEYS).urn
+    reader_secrets = [s for s in run.of_type(SECRET) if s.name.startswith("readers-")]
+    assert reader_secrets and all(keys in s.dependencies for s in reader_secrets)
+
+
 def test_the_github_token_comes_from_config_when_set(run_program):
     run = run_program({**PRIVATE, "github:token": "ghp_example"})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,12 @@ RECIPE = re.compile(r"<!-- recipe: ([\w-]+) -->\n\s*```(?:bash|sh)\n(.*?)```", r
 # What the reader pastes at `pulumi config set --secret KEY`'s prompt.
 PROMPTED = {"github:token": "github_pat_example"}
 TESTED_ELSEWHERE = ("uv run invoke reindex", "uv run invoke verify", "pulumi login")
+# The change "Moving from CloudFormation" makes to the seed's template before its stack goes.
+RETAIN = re.compile(r"<!-- cloudformation: retain -->\n\s*```yaml\n(.*?)```", re.DOTALL)
+# The seed template's resources (pypi-s3.yaml, as the seed's README lists them). Deleting
+# the stack deletes each one that isn't retained: the bucket policy gone, the S3-only index
+# answers 403; DeploymentPolicy gone, the old CI key can do nothing.
+SEED_RESOURCES = {"PyPIBucket", "PyPIBucketPolicy", "DeploymentUser", "DeploymentPolicy"}
 
 CLOUDFRONT = "aws:cloudfront/distribution:Distribution"
 CERTIFICATE = "aws:acm/certificate:Certificate"
@@ -108,10 +115,20 @@ def test_the_s3_only_recipe_is_the_seeds_production_stack_with_its_own_project()
     }
 
 
-def test_the_adopt_recipe_imports_the_seeds_bucket_and_user(run_program):
+def test_the_adopt_recipe_imports_the_seeds_bucket_and_user_and_keeps_them(run_program):
     stack, config = stack_config(recipes()["adopt"])
 
     run = run_program(config, stack=stack)
 
     assert run.one("aws:s3/bucket:Bucket").import_id == "my-company-pypi-production"
     assert run.one(USER).import_id == "my-company-pypi-deployer-production"
+    assert run.one("aws:s3/bucket:Bucket").retain_on_delete and run.one(USER).retain_on_delete
+
+
+def test_moving_from_cloudformation_retains_all_the_seeds_resources():
+    (block,) = RETAIN.findall(README)
+
+    resources = yaml.safe_load(textwrap.dedent(block))["Resources"]
+    assert {name: resource["DeletionPolicy"] for name, resource in resources.items()} == {
+        name: "Retain" for name in SEED_RESOURCES
+    }
