@@ -303,33 +303,7 @@ def _one_release(results: Results) -> str:
             f"{requests(observed.requests_at_server)} in {observed.round_trips_at_server} "
             f"({'the same at every size' if agree else 'NOT the same at every size'}).",
             "",
-            _less_start_up(
-                results,
-                [(f"{r.projects:,} projects", r.at(TYPICAL_LATENCY)) for r in results.one_release],
-            ),
-            "",
         ]
-    )
-
-
-def _less_start_up(results: Results, rows: list[tuple[str, AtLatency]]) -> str:
-    """Each tool's wall time at TYPICAL_LATENCY less its start-up (its median `--version`):
-    the part that requests take."""
-    start = results.start_up
-    compared = [(label, runs) for label, runs in rows if runs.latency == TYPICAL_LATENCY]
-    if not start.s3pypi_seconds or not compared:
-        return ""
-    ours_start, theirs_start = middle(start.seconds), middle(start.s3pypi_seconds)
-    parts = []
-    for label, runs in compared:
-        if runs.s3pypi is None:
-            continue
-        ours, theirs = _median(runs.ours) - ours_start, _median(runs.s3pypi) - theirs_start
-        ratio = f"{ours / theirs:.2f}x" if theirs > 0 else "-"
-        parts.append(f"{label}: ours {seconds(ours)}, s3pypi {seconds(theirs)} ({ratio})")
-    return (
-        f"At {_ms(TYPICAL_LATENCY)}, less each tool's start-up (its median `--version`, "
-        f"{seconds(ours_start)} and {seconds(theirs_start)}; P6): " + "; ".join(parts) + "."
     )
 
 
@@ -520,10 +494,6 @@ def _many_packages(results: Results) -> str:
             "files, published by each tool as a command into an empty bucket of its own.",
             "",
             table(TOOL_HEADERS, [_tool_columns(runs) for runs in many.latencies]),
-            "",
-            _less_start_up(
-                results, [(f"{many.packages} packages", runs) for runs in many.latencies]
-            ),
             "",
             "Start-up, `--version` (median of "
             f"{len(start.seconds)}, wall and CPU): `{start.command} --version` "
