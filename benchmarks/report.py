@@ -248,6 +248,9 @@ def render(results: Results) -> str:
         "operation as they arrive, the same counter for both tools. moto closes every "
         "connection and spends ~2-3 ms of CPU per request on the same two cores, so "
         "absolute times are moto's as much as the tools'.",
+        "- Bytecode: compiled for both tools before any run, as pip compiles what it "
+        "installs (uv and PYTHONDONTWRITEBYTECODE leave it to each start, which then compiles "
+        "botocore from source: ~0.6 s of CPU).",
         "- Latency: where a figure is at 30 or 80 ms, the server held every request (S3's "
         "and DynamoDB's) that long before handling it, each in its own thread, as S3's "
         "answers take tens of milliseconds. Round trips are the server's count of the "

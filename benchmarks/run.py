@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.motoserver import MotoServer
 
@@ -20,6 +23,7 @@ from . import (
 )
 from .cold_start import ColdStart
 from .many_packages import ManyPackages, StartUp
+from .measure import ROOT, compile_bytecode
 from .monorepo import Monorepo
 from .one_release import OneRelease
 from .reindex_scale import Reindex
@@ -87,6 +91,8 @@ class Results:
 def run_benchmarks(plan: Plan, say: Callable[[str], None] = print) -> Results:
     started, clock = datetime.now(UTC), time.perf_counter()
     tool = s3pypi.install()
+    say("compiling both tools' bytecode, as pip does when it installs them")
+    compile_bytecode(sys.executable, Path(sysconfig.get_paths()["purelib"]), ROOT / "private_pypi")
     if isinstance(tool, str):
         say(f"s3pypi left out: {tool}")
     installed = None if isinstance(tool, str) else tool
