@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 
-from .measure import ProcessRun, run_process
+from .measure import ProcessRun, compile_bytecode, run_process
 
 REQUIREMENT = "s3pypi>=2,<3"
 WORK = Path(__file__).resolve().parent / ".work"
@@ -54,6 +54,7 @@ def install() -> S3PyPI | str:
     )
     if installed.returncode != 0:
         return f"could not install {REQUIREMENT}: {installed.stderr.strip().splitlines()[-1:]}"
+    compile_bytecode(python, VENV)
     version = subprocess.run(
         [str(VENV / "bin" / "s3pypi"), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()

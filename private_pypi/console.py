@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from .storage.base import MULTIPART_THRESHOLD, Progress
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Below this an upload is one request, which reports its progress once, at the end.
 PROGRESS_THRESHOLD = MULTIPART_THRESHOLD
@@ -28,14 +31,33 @@ def progress_bar(
 ) -> Progress | None:
     """Progress for an upload (or, as `verb` says, a download) of `total` bytes, which
     s3transfer's threads call with each chunk sent: a bar that fits the terminal, plain
-    lines off one, None for a small file."""
+    lines off one, None for a small file. Nothing shows until the first chunk: publish
+    asks for every file's progress first, then uploads those that have one in turn."""
     if total < PROGRESS_THRESHOLD:
         return None
     if not stream.isatty():
         return _plain_lines(label, total, stream, verb)
+    lock = threading.Lock()
+    shown: list[tqdm[NoReturn]] = []  # the bar, once the first chunk is sent
+
+    def advance(chunk: int) -> None:
+        with lock:
+            if not shown:
+                shown.append(_bar(label, total, stream))
+            bar = shown[0]
+            if bar.disable:
+                return
+            bar.update(chunk)
+            if bar.n >= total:
+                bar.close()
+
+    return advance
+
+
+def _bar(label: str, total: int, stream: TextIO) -> tqdm[NoReturn]:
     from tqdm import tqdm  # only for a large file on a terminal
 
-    bar = tqdm(
+    return tqdm(
         desc=label,
         # The file name last: a narrow terminal cuts it short, never the bar.
         bar_format="  {percentage:3.0f}% |{bar:20}| {n_fmt}B/{total_fmt}B {desc}",
@@ -48,17 +70,6 @@ def progress_bar(
         leave=False,
         mininterval=0.2,
     )
-    lock = threading.Lock()
-
-    def advance(chunk: int) -> None:
-        with lock:
-            if bar.disable:
-                return
-            bar.update(chunk)
-            if bar.n >= total:
-                bar.close()
-
-    return advance
 
 
 def _plain_lines(label: str, total: int, stream: TextIO, verb: str) -> Progress:

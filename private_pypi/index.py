@@ -17,7 +17,8 @@ catalog, the record of the browse root page. A line is only ever replaced by one
 newer record (a higher serial), so racing writers leave the newest.
 
 Every update returns the keys it wrote, for the CDN to drop: nothing is shared between
-updates, so one Index serves any number of threads.
+updates, so one Index serves any number of threads. Requests that need not wait for each
+other go at once, on the index's workers: the looks at a page's copies, and their writes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
@@ -48,6 +50,7 @@ from .pages import (
     Rendering,
 )
 from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
+from .workers import Workers
 
 Record = TypeVar("Record")
 
@@ -123,6 +126,11 @@ class Index:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    # One bounded pool for every request this index's users make at once.
+    workers: Workers = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.workers = Workers(self.storage.parallel_requests)
 
     def project(self, name: NormalizedName) -> ProjectPage | None:
         return self.snapshot(name).record
@@ -147,13 +155,29 @@ class Index:
         catalog = self.catalog_snapshot().readable_record
         return catalog is None or catalog.lags(name, page)
 
+    def project_copies(self, name: NormalizedName) -> CopyEtags[ProjectPage]:
+        """A look at the ETags of the project page's copies, for an update to start from
+        (`copies`): taken before the update commits its record, and never reused for
+        another."""
+        return self._copy_etags(layout.project_dir(name), PROJECT_PAGE)
+
+    def root_copies(self) -> CopyEtags[frozenset[NormalizedName]]:
+        """The same look at the root page's copies."""
+        return self._copy_etags(layout.INDEX_PREFIX, ROOT_PAGE)
+
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
 
     def update_project(
-        self, name: NormalizedName, change: ProjectChange, *, read: ProjectSnapshot | None = None
+        self,
+        name: NormalizedName,
+        change: ProjectChange,
+        *,
+        read: ProjectSnapshot | None = None,
+        copies: CopyEtags[ProjectPage] | None = None,
     ) -> Update[ProjectPage]:
-        """Apply `change` to the project's page; `read` saves re-reading a fresh snapshot.
+        """Apply `change` to the project's page. `read` (a snapshot) and `copies` (from
+        project_copies) save the update reading them again: taken at once, before it.
 
         Then the project's catalog line, where the catalog has an older one than the page
         committed: the change moved it, or a writer killed before the catalog left it
@@ -162,7 +186,7 @@ class Index:
         def settled(current: ProjectPage | None) -> ProjectPage:
             return self.settle(change(current), current)
 
-        update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read)
+        update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read, copies)
         page = update.record
         known = self.catalog_snapshot()
         catalog = known.readable_record
@@ -210,11 +234,21 @@ class Index:
                 catalog = replace(catalog, assets=ASSETS_ID)
             return catalog
 
-        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, read)
+        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, read, None)
 
-    def update_root(self, change: RootChange) -> Update[frozenset[NormalizedName]]:
+    def update_root(
+        self,
+        change: RootChange,
+        *,
+        read: RootSnapshot | None = None,
+        copies: CopyEtags[frozenset[NormalizedName]] | None = None,
+    ) -> Update[frozenset[NormalizedName]]:
         return self._update(
-            layout.INDEX_PREFIX, ROOT_PAGE, lambda names: change(names or frozenset()), None
+            layout.INDEX_PREFIX,
+            ROOT_PAGE,
+            lambda names: change(names or frozenset()),
+            read,
+            copies,
         )
 
     def replace(
@@ -229,9 +263,10 @@ class Index:
         repair of a page from what is stored.
 
         `listed` holds the page's objects as listed, so that a copy whose listed ETag is
-        its content's is not read again. An unreadable record is replaced outright, unless
-        it was replaced meanwhile. A page changed since `read` becomes `rebuild` of what it
-        is then.
+        its content's is not read again; the listing is also the look at the copies that
+        an update takes before it commits, so they are not looked at again. An unreadable
+        record is replaced outright, unless it was replaced meanwhile. A page changed since
+        `read` becomes `rebuild` of what it is then.
         """
         if self._holds_already(read, record, listed):
             return Update(record)
@@ -252,7 +287,11 @@ class Index:
         def change(current: Record | None) -> Record:
             return record if current == expected else rebuild(current)
 
-        update = self._update(read.directory, read.format, change, start)
+        looked: CopyEtags[Record] = [
+            (copy, info.etag if (info := listed.get(copy.key(read.directory))) else None)
+            for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
+        ]
+        update = self._update(read.directory, read.format, change, start, looked)
         return Update(update.record, replaced + update.written)
 
     def _replace_unreadable(
@@ -288,13 +327,18 @@ class Index:
         listed: Mapping[str, ObjectInfo] | None,
     ) -> bool:
         """Whether every copy of the page is `record`'s rendering: each copy as `listed`,
-        or, with no listing, as a HEAD finds it; read where its ETag doesn't tell."""
-        for copy in kind.copies_on(directory_keys=self.storage.directory_keys):
+        or, with no listing, as a HEAD finds it (all at once); read where its ETag doesn't
+        tell."""
+
+        def holds(copy: Rendering[Record]) -> bool:
             key = copy.key(directory)
             found = self.storage.head(key) if listed is None else listed.get(key)
-            if not stores(self.storage, found, copy.render(record)):
-                return False
-        return True
+            return stores(self.storage, found, copy.render(record))
+
+        copies = kind.copies_on(directory_keys=self.storage.directory_keys)
+        if listed is None:
+            return all(self.workers.map(holds, copies))
+        return all(holds(copy) for copy in copies)
 
     def _update(
         self,
@@ -302,12 +346,16 @@ class Index:
         kind: PageFormat[Record],
         change: Callable[[Record | None], Record],
         read: Snapshot[Record] | None,
+        copies: CopyEtags[Record] | None,
     ) -> Update[Record]:
         json_key = kind.record.key(directory)
         last: Exception | None = None
         for delay in self.retry.delays(self.rng):
-            # Looked at before the record is committed: see _write_copies.
-            copy_etags = self._copy_etags(directory, kind)
+            # Looked at before the record is committed (see _write_copies), and before it
+            # is read unless it was read already: then a record found unchanged is checked
+            # to be the latest still, after the look.
+            copy_etags = copies if copies is not None else self._copy_etags(directory, kind)
+            copies = None
             from_snapshot = read is not None
             stored = read.stored if read is not None else self.storage.read(json_key)
             read = None
@@ -334,16 +382,15 @@ class Index:
                     self.sleep(delay)
                     continue
                 written = (json_key,)
-            copies = self._write_copies(directory, kind, record, copy_etags)
-            return Update(record, written + copies)
+            return Update(record, written + self._write_copies(directory, kind, record, copy_etags))
         raise ConcurrentUpdateError(self._gave_up(json_key, last))
 
     def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
-        copies = kind.copies_on(directory_keys=self.storage.directory_keys)
-        return [
-            (copy, info.etag if (info := self.storage.head(copy.key(directory))) else None)
-            for copy in copies
-        ]
+        def look(copy: Rendering[Record]) -> tuple[Rendering[Record], str | None]:
+            info = self.storage.head(copy.key(directory))
+            return copy, info.etag if info else None
+
+        return self.workers.map(look, kind.copies_on(directory_keys=self.storage.directory_keys))
 
     def _write_copies(
         self,
@@ -364,25 +411,37 @@ class Index:
         written: list[str] = []
         last: Exception | None = None
         for delay in self.retry.delays(self.rng):
-            try:
-                for position, (copy, etag) in enumerate(etags):
-                    key = copy.key(directory)
-                    body = copy.render(record)
-                    if etag is not None and etag == self.storage.etag_for(body):
-                        continue  # it holds this very rendering: a write would change nothing
-                    new_etag = self._write(key, copy, body, if_match=etag, create_only=etag is None)
-                    etags[position] = (copy, new_etag)
-                    written.append(key)
+            # Each copy has its own condition, so they are written at once.
+            outcomes = self.workers.map(partial(self._write_copy, directory, record), etags)
+            written += [
+                key for key, outcome in outcomes if isinstance(outcome, str) and key not in written
+            ]
+            refusals = [outcome for _, outcome in outcomes if isinstance(outcome, Exception)]
+            if not refusals:
                 return tuple(written)
-            except NOT_APPLIED as not_applied:
-                last = not_applied
-                self.sleep(delay)
+            last = refusals[0]
+            self.sleep(delay)
             etags = self._copy_etags(directory, kind)
             stored = self.storage.read(json_key)
             if stored is None:
                 return tuple(written)
             record = _parse(kind, stored.body, json_key)
         raise ConcurrentUpdateError(self._gave_up(json_key, last, " while its copies were written"))
+
+    def _write_copy(
+        self, directory: str, record: Record, looked: tuple[Rendering[Record], str | None]
+    ) -> tuple[str, str | Exception | None]:
+        """Write one copy on its condition: its key, and its new ETag, or what refused it,
+        or None where it holds this very rendering already (a write would change nothing)."""
+        copy, etag = looked
+        key = copy.key(directory)
+        body = copy.render(record)
+        if etag is not None and etag == self.storage.etag_for(body):
+            return key, None
+        try:
+            return key, self._write(key, copy, body, if_match=etag, create_only=etag is None)
+        except NOT_APPLIED as not_applied:
+            return key, not_applied
 
     def _gave_up(self, key: str, last: Exception | None, when: str = "") -> str:
         """The one line for a page whose writes never took effect, by what refused the last."""

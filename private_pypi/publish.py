@@ -5,7 +5,8 @@ before any page names it, a new project is added to the root page before its own
 exists, and each page is updated with a conditional write. A failure at any point
 leaves pages that link only stored files, and running the same publish again finishes
 the job. One release into an existing project costs a fixed number of requests, however
-large the repository: nothing is listed.
+large the repository: nothing is listed. Within that order, whatever need not wait goes
+at once: a publish takes a few round trips however many files it has.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from packaging.utils import NormalizedName
 from . import layout
 from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PrivatePypiError
-from .index import Index
+from .index import CopyEtags, Index, RootSnapshot
 from .pages import FileEntry, ProjectPage
 from .releases import remove_objects
 from .status import refuse_closed_projects
@@ -133,7 +134,43 @@ def release_problems(
 
 
 @dataclass
+class _Stored:
+    """What storing a file found: its ETag, and when it was first uploaded."""
+
+    outcome: Outcome
+    etag: str = ""
+    uploaded_at: datetime | None = None
+
+
+@dataclass
+class _Round:
+    """What the rounds of writes and looks before the pages found, filled in by their
+    calls as they end, each into its own key."""
+
+    files: dict[str, _Stored] = field(default_factory=dict[str, _Stored])
+    metadata_etags: dict[str, str] = field(default_factory=dict[str, str])
+    copies: dict[NormalizedName, CopyEtags[ProjectPage]] = field(
+        default_factory=dict[NormalizedName, CopyEtags[ProjectPage]]
+    )
+    lagging: set[NormalizedName] = field(default_factory=set[NormalizedName])
+    root: RootSnapshot | None = None
+    root_copies: CopyEtags[frozenset[NormalizedName]] | None = None
+
+    def stored(self, filename: str) -> bool:
+        """Whether the file is in the store now, as this publish put it or found it."""
+        stored = self.files.get(filename)
+        return stored is not None and stored.outcome is not Outcome.SKIPPED
+
+
+@dataclass
 class Publisher:
+    """Publishes in four rounds, each of requests that go at once (on the index's workers):
+    read every project's page; store every file (and look at the copies of each page to
+    be written, and read the root page if a project is new); store every metadata file,
+    and update the root page once; update every project page. Whatever the number of
+    files and projects, that is a handful of round trips, each as long as its slowest
+    request."""
+
     index: Index
     clock: Clock = utc_now
     # The upload times to record, by file name, for files that keep another index's (a
@@ -153,63 +190,224 @@ class Publisher:
         on_file: Callable[[PublishedFile], None] = lambda _: None,
         progress: Callable[[Distribution], Progress | None] = lambda _: None,
     ) -> PublishResult:
+        """Publish the files. `on_file` hears of each, in the order given (grouped by
+        project), once they are all stored; `progress` may give an upload a progress
+        report, and those uploads go one at a time, in order, so reports never mix."""
         projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for distribution in distributions:
             projects[distribution.project].append(distribution)
-        snapshots = {name: self.index.snapshot(name) for name in projects}
+        snapshots = dict(
+            zip(projects, self.index.workers.map(self.index.snapshot, projects), strict=True)
+        )
         pages = {name: snapshot.record for name, snapshot in snapshots.items()}
         refuse_closed_projects(pages, distributions)
         conflicts = self._refuse_conflicts(pages, projects, skip_existing)
 
-        result = PublishResult()
-        entries: dict[NormalizedName, list[FileEntry]] = defaultdict(list)
+        settled: dict[str, Outcome] = {}
+        to_store: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for name, members in projects.items():
-            indexed_page = pages[name]
+            page = pages[name]
             for distribution in members:
-                indexed = indexed_page.file(distribution.filename) if indexed_page else None
                 if distribution.filename in conflicts:
-                    published = PublishedFile(distribution, Outcome.SKIPPED)
-                elif indexed:
-                    published = PublishedFile(distribution, Outcome.UNCHANGED)
+                    settled[distribution.filename] = Outcome.SKIPPED
+                elif page is not None and page.file(distribution.filename):
+                    settled[distribution.filename] = Outcome.UNCHANGED
                 elif dry_run:
-                    published = PublishedFile(distribution, Outcome.WOULD_UPLOAD)
+                    settled[distribution.filename] = Outcome.WOULD_UPLOAD
                 else:
-                    try:
-                        entry, outcome = self._store(distribution, progress(distribution))
-                    except FileConflict:
-                        if not skip_existing:
-                            raise
-                        published = PublishedFile(distribution, Outcome.SKIPPED)
-                    else:
-                        entries[name].append(entry)
-                        published = PublishedFile(distribution, outcome)
-                result.files.append(published)
-                on_file(published)
+                    to_store[name].append(distribution)
+
+        found = _Round()
+        try:
+            if not dry_run:
+                self._store_and_look(pages, to_store, found, progress, skip_existing)
+        finally:
+            result = PublishResult()
+            for distribution in (d for members in projects.values() for d in members):
+                stored = found.files.get(distribution.filename)
+                outcome = stored.outcome if stored else settled.get(distribution.filename)
+                if outcome is not None:
+                    published = PublishedFile(distribution, outcome)
+                    result.files.append(published)
+                    on_file(published)
         if dry_run:
             return result
 
-        new_projects = {name for name, page in pages.items() if page is None and entries[name]}
-        if new_projects:
-            result.pages += self.index.update_root(lambda known: known | new_projects).written
-        deleted: list[str] = []
-        for name in projects:
-            added = entries[name]
-            known = pages[name]
-            if not added and (known is None or not self.index.html_lags(name, known)):
-                continue  # every file is on the page already: nothing to write
-            update = self.index.update_project(
-                name, partial(_add, name, added), read=snapshots[name]
+        new_projects = {
+            name
+            for name, members in to_store.items()
+            if pages[name] is None and any(found.stored(d.filename) for d in members)
+        }
+        result.pages += self._store_metadata_and_root(to_store, found, new_projects)
+        entries = {name: self._entries(members, found) for name, members in to_store.items()}
+        stale = [
+            name
+            for name, page in pages.items()
+            if entries.get(name)
+            or name in found.lagging
+            or (name in to_store and page is not None and self.index.html_lags(name, page))
+        ]
+
+        def update(name: NormalizedName) -> tuple[tuple[str, ...], list[str]]:
+            added = entries.get(name, [])
+            updated = self.index.update_project(
+                name,
+                partial(_add, name, added),
+                read=snapshots[name],
+                copies=found.copies.get(name),
             )
-            result.pages += update.written
-            page = update.record
+            deleted: list[str] = []
             for entry in added:
-                if entry.filename in page.deleted:
+                if entry.filename in updated.record.deleted:
                     # Deleted while this publish ran: whatever it stored is garbage now.
                     remove_objects(self.index, name, entry.filename)
                     deleted.append(_deleted(entry.filename))
+            return updated.written, deleted
+
+        deleted: list[str] = []
+        for written, gone in self.index.workers.map(update, stale):
+            result.pages += written
+            deleted += gone
         if deleted:
             raise PrivatePypiError("\n".join(deleted))
         return result
+
+    def _store_and_look(
+        self,
+        pages: dict[NormalizedName, ProjectPage | None],
+        to_store: dict[NormalizedName, list[Distribution]],
+        found: _Round,
+        progress: Callable[[Distribution], Progress | None],
+        skip_existing: bool,
+    ) -> None:
+        """The first round of writes, all at once: store every file, look at the copies of
+        each page about to be written, read the root page (and look at its copies) if a
+        project is new, and see whether each page that gains nothing has HTML older than
+        its JSON."""
+        calls: list[Callable[[], None]] = []
+        shown: list[tuple[Distribution, Progress]] = []
+
+        def store(distribution: Distribution, report: Progress | None) -> None:
+            try:
+                found.files[distribution.filename] = self._store_file(distribution, report)
+            except FileConflict:
+                if not skip_existing:
+                    raise
+                found.files[distribution.filename] = _Stored(Outcome.SKIPPED)
+
+        def look(name: NormalizedName) -> None:
+            found.copies[name] = self.index.project_copies(name)
+
+        def read_root() -> None:
+            found.root = self.index.root_snapshot()
+
+        def look_at_root() -> None:
+            found.root_copies = self.index.root_copies()
+
+        def check_html(name: NormalizedName, page: ProjectPage) -> None:
+            if self.index.html_lags(name, page):
+                found.lagging.add(name)
+
+        def store_shown() -> None:
+            for distribution, report in shown:
+                store(distribution, report)
+
+        for name, page in pages.items():
+            members = to_store.get(name, [])
+            if not members and page is not None:
+                calls.append(partial(check_html, name, page))
+                continue
+            for distribution in members:
+                report = progress(distribution)
+                if report is None:
+                    calls.append(partial(store, distribution, None))
+                else:
+                    shown.append((distribution, report))
+            if members:
+                calls.append(partial(look, name))
+        if shown:
+            calls.append(store_shown)
+        if any(to_store.get(name) and page is None for name, page in pages.items()):
+            calls += [read_root, look_at_root]
+        self.index.workers.run(calls)
+
+    def _store_metadata_and_root(
+        self,
+        to_store: dict[NormalizedName, list[Distribution]],
+        found: _Round,
+        new_projects: set[NormalizedName],
+    ) -> tuple[str, ...]:
+        """The second round, all at once: store the metadata file of each wheel stored (not
+        before: a wheel refused by the store leaves nothing), and add the new projects to
+        the root page, which names projects, not files. Returns the root page's keys
+        written."""
+        root: list[tuple[str, ...]] = []
+
+        def update_root() -> None:
+            update = self.index.update_root(
+                lambda known: known | new_projects, read=found.root, copies=found.root_copies
+            )
+            root.append(update.written)
+
+        def store_metadata_file(distribution: Distribution, body: bytes) -> None:
+            key = layout.metadata_key(distribution.project, distribution.filename)
+            found.metadata_etags[distribution.filename] = store_metadata(self.storage, key, body)
+
+        calls: list[Callable[[], None]] = [update_root] if new_projects else []
+        calls += [
+            partial(store_metadata_file, distribution, distribution.metadata)
+            for members in to_store.values()
+            for distribution in members
+            if distribution.metadata is not None and found.stored(distribution.filename)
+        ]
+        self.index.workers.run(calls)
+        return root[0] if root else ()
+
+    def _store_file(self, distribution: Distribution, progress: Progress | None) -> _Stored:
+        """Upload the file, never replacing different bytes."""
+        key = layout.file_key(distribution.project, distribution.filename)
+        etag = self.storage.upload(
+            key,
+            distribution.path,
+            content_type=content_type(distribution.filename),
+            cache_control=layout.FILE_CACHE_CONTROL,
+            metadata={SHA256_METADATA: distribution.sha256},
+            progress=progress,
+        )
+        kept = self.upload_times.get(distribution.filename)
+        if etag is not None:
+            return _Stored(Outcome.UPLOADED, etag, kept or self.clock())
+        # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
+        info = self.storage.head(key)
+        if info is None:
+            raise PrivatePypiError(f"{key} vanished while it was being published; run again")
+        stored_sha256 = info.metadata.get(SHA256_METADATA) or self.storage.sha256(key)
+        if stored_sha256 != distribution.sha256:
+            raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
+        return _Stored(Outcome.UNCHANGED, info.etag, kept or info.last_modified)
+
+    def _entries(self, members: list[Distribution], found: _Round) -> list[FileEntry]:
+        """The page entries of the files stored, in the order given."""
+        entries: list[FileEntry] = []
+        for distribution in members:
+            if not found.stored(distribution.filename):
+                continue
+            stored = found.files[distribution.filename]
+            entries.append(
+                FileEntry(
+                    filename=distribution.filename,
+                    version=str(distribution.version),
+                    size=distribution.size,
+                    sha256=distribution.sha256,
+                    upload_time=stored.uploaded_at or self.clock(),
+                    requires_python=distribution.requires_python,
+                    metadata_sha256=distribution.metadata_sha256,
+                    etag=stored.etag,
+                    metadata_etag=found.metadata_etags.get(distribution.filename, ""),
+                    details=distribution.details,
+                )
+            )
+        return entries
 
     def _refuse_conflicts(
         self,
@@ -235,52 +433,6 @@ class Publisher:
         if problems:
             raise FileConflict("\n".join(problems))
         return set(conflicts)
-
-    def _store(
-        self, distribution: Distribution, progress: Progress | None
-    ) -> tuple[FileEntry, Outcome]:
-        """Upload the file and its metadata, never replacing different bytes."""
-        key = layout.file_key(distribution.project, distribution.filename)
-        etag = self.storage.upload(
-            key,
-            distribution.path,
-            content_type=content_type(distribution.filename),
-            cache_control=layout.FILE_CACHE_CONTROL,
-            metadata={SHA256_METADATA: distribution.sha256},
-            progress=progress,
-        )
-        outcome = Outcome.UPLOADED
-        uploaded_at = self.upload_times.get(distribution.filename) or self.clock()
-        if etag is None:
-            # Stored by an earlier, interrupted run (or a concurrent one), but not indexed.
-            stored_sha256 = self.storage.sha256(key)
-            if stored_sha256 != distribution.sha256:
-                raise FileConflict(_conflict(distribution, stored_sha256 or "unknown"))
-            info = self.storage.head(key)
-            if info is None:
-                raise PrivatePypiError(f"{key} vanished while it was being published; run again")
-            outcome, etag, uploaded_at = Outcome.UNCHANGED, info.etag, info.last_modified
-        metadata_etag = self._store_metadata(distribution)
-        entry = FileEntry(
-            filename=distribution.filename,
-            version=str(distribution.version),
-            size=distribution.size,
-            sha256=distribution.sha256,
-            upload_time=uploaded_at,
-            requires_python=distribution.requires_python,
-            metadata_sha256=distribution.metadata_sha256,
-            etag=etag,
-            metadata_etag=metadata_etag,
-            details=distribution.details,
-        )
-        return entry, outcome
-
-    def _store_metadata(self, distribution: Distribution) -> str:
-        """Store a wheel's metadata file (PEP 658) and return its ETag; "" for an sdist."""
-        if distribution.metadata is None:
-            return ""
-        key = layout.metadata_key(distribution.project, distribution.filename)
-        return store_metadata(self.storage, key, distribution.metadata)
 
 
 def store_metadata(storage: Storage, key: str, body: bytes) -> str:

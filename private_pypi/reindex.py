@@ -5,7 +5,9 @@ are handled while the listing goes on. The stored JSON page vouches for a file w
 file's ETag is unchanged; any other file is downloaded and inspected again. Yank markers,
 first upload times and project statuses are kept. The browse pages are rebuilt with the
 rest: each project's with its pages, then the catalog and the browse root page from
-every project's record. Pages that would not change are not written.
+every project's record. Pages that would not change are not written. Projects are
+rebuilt `workers` at a time, and a project's files are read (and their metadata files
+repaired) at once, on the index's workers.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class ReindexReport:
 @dataclass
 class Reindexer:
     index: Index
-    workers: int = 16
+    # Projects at once: each spends most of its time waiting for S3's answers.
+    workers: int = 32
     report: ReindexReport = field(default_factory=ReindexReport)
     _lock: Lock = field(default_factory=Lock)
     # Each project's record as this run left it: what the catalog is rebuilt from.
@@ -128,29 +131,33 @@ class Reindexer:
     ) -> bool:
         """Whether a file the page names but the listing lacks is stored now after all."""
         listed = {info.key for info in objects}
-        return any(
-            self.storage.head(key) is not None
+        unlisted = [
+            key
             for key in (layout.file_key(name, entry.filename) for entry in cached.files)
             if key not in listed
-        )
+        ]
+        return any(self.index.workers.map(self._stored, unlisted))
+
+    def _stored(self, key: str) -> bool:
+        return self.storage.head(key) is not None
 
     def _rebuild(
         self, name: NormalizedName, objects: Iterable[ObjectInfo], cached: ProjectPage | None
     ) -> ProjectPage:
         listed = self._own_files(name, objects)
         deleted = cached.deleted if cached else frozenset[str]()
-        entries: list[FileEntry] = []
-        for filename, info in listed.items():
-            if not filename.endswith(layout.DISTRIBUTION_SUFFIXES):
-                continue
+
+        def entry(filename: str) -> FileEntry | None:
             if cached is not None and cached.is_deleted(filename):
                 remove_objects(self.index, name, filename)  # a delete that was interrupted
-                continue
-            entry = self._entry(
-                name, filename, info, listed, cached.file(filename) if cached else None
+                return None
+            return self._entry(
+                name, filename, listed[filename], listed, cached.file(filename) if cached else None
             )
-            if entry is not None:
-                entries.append(entry)
+
+        # Each file's reads (and repairs) are its own: all of them go at once.
+        files = [filename for filename in listed if filename.endswith(layout.DISTRIBUTION_SUFFIXES)]
+        entries = [found for found in self.index.workers.map(entry, files) if found is not None]
         with self._lock:
             self.report.files += len(entries)
         if cached is None:

@@ -10,11 +10,23 @@ S3 computes the SHA-256 of a body sent with `x-amz-checksum-sha256` and refuses 
 400 BadDigest if the two differ; moto stores the header's value unchecked. This server
 checks it, as S3 does.
 
+S3 answers a request from a runner in its region in tens of milliseconds; moto on
+loopback in one or two, which hides every request that waits for another. So the server
+can hold each request a while (`latency`) before moto sees it, in the request's own
+thread: requests under way together are held together, as S3 holds them, and a
+conditional write takes the lock that makes it atomic only after its wait.
+
 The benchmarks run it in its own process (`python -m tests.motoserver`), so its CPU stays
 off the GIL of the client being timed, and have it count requests: every request is named
 by the storage operation it is (GetObject, PutObject, ListObjectsV2, dynamodb:PutItem...)
-as it arrives, before moto handles it. Beside moto's own API the server answers:
-- `GET /_motoserver/counts`: the counts so far; `?reset=1` also zeroes them;
+as it arrives, before moto handles it, and timed from its arrival to its answer. Beside
+moto's own API the server answers:
+- `GET /_motoserver/counts`: the counts so far; `?reset=1` also zeroes them, and the
+  requests timed;
+- `GET /_motoserver/round-trips`: the critical path of the requests timed since: the
+  longest chain of them each of which arrived after the one before it was answered;
+- `POST /_motoserver/latency`: hold every request from now on this many seconds (the
+  body, as text);
 - `GET /_motoserver/cpu`: the CPU seconds the server's process has used;
 - `POST /_motoserver/load`: a pickled list of (bucket, key, body, headers) stored through
   the same backend calls as a PutObject, minus HTTP, uncounted. Over HTTP moto takes
@@ -33,6 +45,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -52,12 +65,15 @@ from werkzeug.serving import make_server
 
 from private_pypi.aws import Access
 from private_pypi.storage import S3Settings, S3Storage
+from private_pypi.storage.timeline import TimedRequest, round_trips
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 # The account's own credentials, as an administrator has them.
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 COUNTS_PATH = "/_motoserver/counts"
+ROUND_TRIPS_PATH = "/_motoserver/round-trips"
+LATENCY_PATH = "/_motoserver/latency"
 CPU_PATH = "/_motoserver/cpu"
 LOAD_PATH = "/_motoserver/load"
 
@@ -138,12 +154,14 @@ def operation(method: str, path: str, query: str, headers: Mapping[str, str]) ->
 
 
 class Controls:
-    """WSGI middleware: the server's own endpoints, and the request counter."""
+    """WSGI middleware: the server's own endpoints, the latency, and the request counter."""
 
-    def __init__(self, app: WsgiApp, *, count_requests: bool) -> None:
+    def __init__(self, app: WsgiApp, *, count_requests: bool, latency: float = 0.0) -> None:
         self.app = app
         self.count_requests = count_requests
+        self.latency = latency
         self.counts: Counter[str] = Counter()
+        self.timed: list[TimedRequest] = []
         self.lock = Lock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -153,7 +171,16 @@ class Controls:
                 answer: object = dict(self.counts)
                 if "reset=1" in query:
                     self.counts.clear()
+                    self.timed.clear()
             return _json(start_response, answer)
+        if path == ROUND_TRIPS_PATH:
+            with self.lock:
+                timed = list(self.timed)
+            return _json(start_response, round_trips(timed))
+        if path == LATENCY_PATH:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            self.latency = float(environ["wsgi.input"].read(length))
+            return _json(start_response, self.latency)
         if path == CPU_PATH:
             times = os.times()
             return _json(start_response, times.user + times.system)
@@ -162,11 +189,20 @@ class Controls:
             objects = pickle.loads(environ["wsgi.input"].read(length))
             _load(objects)
             return _json(start_response, len(objects))
-        if self.count_requests and not path.startswith("/moto-api"):
-            name = operation(environ["REQUEST_METHOD"], path, query, environ)
-            with self.lock:
-                self.counts[name] += 1
-        return self.app(environ, start_response)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+        arrived = time.perf_counter()
+        if self.latency:
+            time.sleep(self.latency)
+        if not self.count_requests:
+            return self.app(environ, start_response)
+        name = operation(environ["REQUEST_METHOD"], path, query, environ)
+        with self.lock:
+            self.counts[name] += 1
+        answer_body = list(self.app(environ, start_response))
+        with self.lock:
+            self.timed.append(TimedRequest(name, arrived, time.perf_counter()))
+        return answer_body
 
 
 def _json(start_response: StartResponse, answer: object) -> list[bytes]:
@@ -236,8 +272,10 @@ class MotoServer:
     """The server: `start()` and `stop()` it, or use it in a `with` block.
 
     `wrap` puts a WSGI middleware in front of moto (tests/infra/policy_gate.py);
-    `count_requests` counts them (see `counts`); `quiet` logs no line per request;
-    `own_process` runs it in a process of its own, so its CPU is not this process's."""
+    `count_requests` counts them (see `counts`) and times them (`round_trips`); `quiet`
+    logs no line per request; `latency` holds each request that many seconds (see
+    `set_latency`); `own_process` runs it in a process of its own, so its CPU is not this
+    process's."""
 
     def __init__(
         self,
@@ -245,11 +283,13 @@ class MotoServer:
         wrap: Callable[[Any], Any] | None = None,
         count_requests: bool = False,
         quiet: bool = False,
+        latency: float = 0.0,
         own_process: bool = False,
     ) -> None:
         if own_process and wrap is not None:
             raise ValueError("a middleware cannot be given to a server in another process")
         self._options = {"count_requests": count_requests, "quiet": quiet}
+        self._latency = latency
         self._own_process = own_process
         self._process: subprocess.Popen[str] | None = None
         self._server: Any = None
@@ -265,9 +305,14 @@ class MotoServer:
         return self._endpoint
 
     def start(self) -> None:
-        if not self._own_process:
+        if self._own_process:
+            self._start_process()
+        else:
             self._thread.start()
-            return
+        if self._latency:
+            self.set_latency(self._latency)
+
+    def _start_process(self) -> None:
         flags = [f"--{name.replace('_', '-')}" for name, on in self._options.items() if on]
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.motoserver", *flags],
@@ -339,6 +384,15 @@ class MotoServer:
 
     def reset(self) -> None:
         self.counts(reset=True)
+
+    def round_trips(self) -> int:
+        """The critical path of the requests since the last reset (count_requests): the
+        longest chain of them each of which arrived after the one before was answered."""
+        return int(self._ask(ROUND_TRIPS_PATH))
+
+    def set_latency(self, seconds: float) -> None:
+        """Hold every request from now on `seconds` before moto handles it."""
+        self._ask(LATENCY_PATH, str(seconds).encode())
 
     def cpu_seconds(self) -> float:
         return float(self._ask(CPU_PATH))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,12 +14,16 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from private_pypi import layout
+from private_pypi.distributions import Distribution
 from private_pypi.errors import FileConflict
 from private_pypi.index import Index
 from private_pypi.pages import ProjectPage, render_project_html, render_project_json
-from private_pypi.publish import Outcome, Publisher, PublishRefused, inspect_all
+from private_pypi.publish import Outcome, PublishedFile, Publisher, PublishRefused, inspect_all
 from private_pypi.storage import LocalStorage, S3Storage
+from private_pypi.storage.base import Progress
+from private_pypi.storage.timeline import RequestLog
 from tests.factory import sdist, wheel
+from tests.motoserver import MotoServer
 
 
 def publish(index: Index, *paths: Path) -> list[Outcome]:
@@ -227,3 +233,110 @@ def test_a_publish_reports_only_the_pages_it_wrote(index: Index, tmp_path: Path)
     second = publisher.publish(inspect_all([wheel(tmp_path, "other", "1.0")]))
     assert second.pages
     assert not [page for page in second.pages if "/acme/" in page]
+
+
+# Long beside a request's own CPU, even on a busy machine: round trips are counted from
+# when each request was sent and answered, so a request sent late would be one more.
+LATENCY = 0.1
+
+
+@pytest.fixture(scope="module")
+def slow_s3() -> Iterator[MotoServer]:
+    """A moto server that holds every request LATENCY seconds, as S3's tens of ms do."""
+    with MotoServer(latency=LATENCY, quiet=True) as server:
+        yield server
+
+
+def timed_publish(server: MotoServer, bucket: str, *paths: Path) -> RequestLog:
+    storage = server.storage(bucket)
+    index = Index(storage)
+    log = RequestLog()
+    storage.log_requests(log)
+    Publisher(index).publish(inspect_all(paths))
+    return log
+
+
+def test_a_release_takes_five_round_trips_and_a_new_project_six(
+    slow_s3: MotoServer, tmp_path: Path
+) -> None:
+    bucket = slow_s3.create_bucket("round-trips-one")
+    first = timed_publish(
+        slow_s3, bucket, wheel(tmp_path, "acme", "1.0"), sdist(tmp_path, "acme", "1.0")
+    )
+    # The page read; the files, with the looks at both pages' copies and the root page's
+    # read; the metadata file, beside the root page's JSON; the root's copies; the
+    # project's JSON; its copies.
+    assert first.round_trips() == 6, first.requests
+
+    release = timed_publish(
+        slow_s3, bucket, wheel(tmp_path, "acme", "1.1"), sdist(tmp_path, "acme", "1.1")
+    )
+    # The page read; the files and the looks; the metadata file; the JSON; its copies.
+    assert release.round_trips() == 5, release.requests
+    assert release.counts() == Counter(PutObject=6, GetObject=1, HeadObject=2)
+
+
+def test_twelve_new_packages_take_a_dozen_round_trips_not_a_hundred(
+    slow_s3: MotoServer, tmp_path: Path
+) -> None:
+    bucket = slow_s3.create_bucket("round-trips-twelve")
+    files = [
+        made
+        for number in range(12)
+        for made in (
+            wheel(tmp_path, f"pkg-{number}", "1.0"),
+            sdist(tmp_path, f"pkg-{number}", "1.0"),
+        )
+    ]
+    log = timed_publish(slow_s3, bucket, *files)
+    requests = sum(log.counts().values())
+    # 114 requests: sixteen at a time, the 51 of the round of files take four.
+    assert requests == 114, log.counts()
+    assert 6 <= log.round_trips() <= 12, log.round_trips()
+
+
+def test_files_are_reported_in_the_order_given_once_every_one_is_stored(
+    index: Index, tmp_path: Path
+) -> None:
+    distributions = inspect_all(
+        [
+            wheel(tmp_path, "zeta", "1.0"),
+            sdist(tmp_path, "alpha", "1.0"),
+            wheel(tmp_path, "alpha", "1.0"),
+            sdist(tmp_path, "zeta", "1.0"),
+        ]
+    )
+    keys = [layout.file_key(d.project, d.filename) for d in distributions]
+    reported: list[str] = []
+    unstored: set[str] = set()
+
+    def on_file(published: PublishedFile) -> None:
+        reported.append(published.distribution.filename)
+        unstored.update(key for key in keys if index.storage.head(key) is None)
+
+    Publisher(index).publish(distributions, on_file=on_file)
+    # Grouped by project, as their pages are written, whichever upload ended first.
+    zeta_wheel, alpha_sdist, alpha_wheel, zeta_sdist = (d.filename for d in distributions)
+    assert reported == [zeta_wheel, zeta_sdist, alpha_sdist, alpha_wheel]
+    assert not unstored
+
+
+def test_uploads_that_show_progress_go_one_at_a_time_in_the_order_given(
+    index: Index, tmp_path: Path
+) -> None:
+    paths = [wheel(tmp_path, f"pkg-{number}", "1.0") for number in range(6)]
+    shown = {path.name for path in paths[1::2]}
+    lock, events = threading.Lock(), list[str]()
+
+    def progress(distribution: Distribution) -> Progress | None:
+        if distribution.filename not in shown:
+            return None
+
+        def advance(_: int) -> None:
+            with lock:
+                events.append(distribution.filename)
+
+        return advance
+
+    Publisher(index).publish(inspect_all(paths), progress=progress)
+    assert events == [path.name for path in paths[1::2]]

@@ -8,6 +8,7 @@ import http.server
 import os
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -21,7 +22,7 @@ from private_pypi.publish import Publisher, inspect_all
 from private_pypi.reindex import Reindexer
 from private_pypi.storage import LocalStorage, S3Storage, Storage, StoredObject
 from private_pypi.verify import Limits, Problem, ProblemKind, Retry, Verifier, VerifyReport
-from tests.factory import wheel
+from tests.factory import sdist, wheel
 
 
 def publish(index: Index, *paths: Path) -> None:
@@ -113,6 +114,23 @@ def test_reindex_trusts_an_etag_only_where_it_is_the_contents(
             "simple/acme/index.html",
             "simple/index.html",
         ]
+
+
+def test_a_rebuild_takes_the_listing_as_its_look_at_the_page_copies(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    """A page update looks at its copies' ETags before it commits; reindex listed them
+    already, so it sends no HEAD, and its copy writes still name what it listed."""
+    publish(Index(s3_storage), wheel(tmp_path, "acme", "1.0"), sdist(tmp_path, "acme", "1.0"))
+    s3_storage.delete("simple/acme/index.json")  # the HTML copies stay
+    operations: Counter[str] = Counter()
+    s3_storage.observe_requests(lambda operation: operations.update([operation]))
+
+    report = Reindexer(Index(s3_storage)).run()
+
+    assert report.written == ["simple/acme/index.json", "simple/acme/index.html", "simple/acme/"]
+    # The listing; the page (gone), its two files and the root page; the page's writes.
+    assert operations == Counter(ListObjectsV2=1, GetObject=4, PutObject=3), operations
 
 
 def test_a_local_reindex_replaces_a_wrong_metadata_file_and_keeps_a_right_one(

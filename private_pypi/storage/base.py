@@ -79,6 +79,12 @@ class Storage(Protocol):
         """Whether a page must also be stored under its directory key (`simple/name/`)."""
         ...
 
+    @property
+    def parallel_requests(self) -> int:
+        """How many requests are worth having under way at once: a publish waits for the
+        slowest of them, not for their sum."""
+        ...
+
     def etag_for(self, body: bytes) -> str | None:
         """The ETag this storage would give an object with these bytes, or None when its
         ETags don't derive from content: then only reading an object tells what it holds."""

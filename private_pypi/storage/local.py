@@ -30,6 +30,8 @@ _COPY_CHUNK = 1024 * 1024
 class LocalStorage:
     # A directory serves its index.html, so `simple/name/` needs no object of its own.
     directory_keys = False
+    # Writes take the repository's lock in turn; reads and file copies gain a little.
+    parallel_requests = 4
 
     def __init__(self, root: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.root = root.resolve()

@@ -41,6 +41,7 @@ from .base import (
     RetryPolicy,
     StoredObject,
 )
+from .timeline import RequestLog, TimedRequest
 
 if TYPE_CHECKING:
     from s3transfer.manager import TransferManager
@@ -59,6 +60,12 @@ CLIENT_CONFIG = Config(
 # transfer manager, this many at once. boto3 and s3transfer are imported for the first such
 # file: the rest of the storage needs only botocore.
 MULTIPART_CONCURRENCY = 8
+# Requests a publish or reindex has under way at once. Each waits tens of milliseconds
+# for S3, so sixteen at once take about as long as one; S3 takes thousands a second.
+PARALLEL_REQUESTS = 16
+# A connection for each of those and each part of a transfer, kept for the next request
+# (botocore keeps 10, and drops the others with a warning).
+CONNECTIONS = Config(max_pool_connections=PARALLEL_REQUESTS + MULTIPART_CONCURRENCY)
 # The back-off for a write S3 answered 409 ConditionalRequestConflict: a page's, as a rule.
 CONFLICT_RETRY = RetryPolicy()
 # A multipart upload whose completion met a conflicting request is started again from its
@@ -88,6 +95,7 @@ class S3Settings:
 
 class S3Storage:
     directory_keys = True
+    parallel_requests = PARALLEL_REQUESTS
 
     def __init__(
         self,
@@ -104,7 +112,9 @@ class S3Storage:
         self.retry = retry
         self._rng = random.Random()
         self.client: S3Client = aws.s3_client(
-            settings.access, config, _fast_timestamps(botocore.session.get_session())
+            settings.access,
+            config.merge(CONNECTIONS),
+            _fast_timestamps(botocore.session.get_session()),
         )
         # Only distribution files go up in parts, and they never overwrite: the transfer
         # manager cannot pass If-None-Match on, so it is added to the completing request.
@@ -141,6 +151,21 @@ class S3Storage:
             callback(model.name)
 
         self.client.meta.events.register("before-call.s3", observe)
+
+    def log_requests(self, log: RequestLog) -> None:
+        """Record every request in `log` as it ends (each attempt, as S3 sees them), with
+        when it was sent and answered: what its round trips are counted from."""
+        sent = threading.local()
+
+        def send(**_: Any) -> None:
+            sent.at = time.perf_counter()
+
+        def answered(event_name: str, **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            log.record(TimedRequest(operation, sent.at, time.perf_counter()))
+
+        self.client.meta.events.register("before-send.s3", send)
+        self.client.meta.events.register("response-received.s3", answered)
 
     def read(self, key: str) -> StoredObject | None:
         response = self._unless_missing(self.client.get_object, key)
