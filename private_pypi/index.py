@@ -26,7 +26,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Generic, TypeVar
@@ -36,7 +35,7 @@ from packaging.version import Version
 
 from . import layout
 from .advice import Command
-from .browse.assets import ASSETS, ASSETS_ID
+from .browse.assets import ASSETS, ASSETS_ID, Asset
 from .describe import describe
 from .errors import ConditionalConflict, PreconditionFailed, PrivatePypiError
 from .pages import (
@@ -115,6 +114,34 @@ class Update(Generic[Record]):
 
 # Each copy of a page, with the ETag it had when looked at (None: not there yet).
 CopyEtags = list[tuple[Rendering[Record], str | None]]
+
+
+@dataclass(frozen=True)
+class Committed(Generic[Record]):
+    """A record committed, and the look at its copies taken before: what writing the
+    copies needs."""
+
+    update: Update[Record]
+    copies: CopyEtags[Record]
+
+
+@dataclass(frozen=True)
+class ProjectStart:
+    """What an update of a project page may start from, read at once before it: its
+    snapshot and the look at its copies (None: the update reads them itself)."""
+
+    read: ProjectSnapshot | None = None
+    copies: CopyEtags[ProjectPage] | None = None
+
+
+@dataclass(frozen=True)
+class CatalogStart:
+    """The same for the catalog, whose lines the project pages' updates move."""
+
+    read: CatalogSnapshot | None = None
+    copies: CopyEtags[Catalog] | None = None
+
+
 ProjectChange = Callable[[ProjectPage | None], ProjectPage]
 RootChange = Callable[[frozenset[NormalizedName]], frozenset[NormalizedName]]
 CatalogChange = Callable[[Catalog | None], Catalog]
@@ -128,6 +155,7 @@ class Index:
     sleep: Callable[[float], None] = time.sleep
     # One bounded pool for every request this index's users make at once.
     workers: Workers = field(init=False, repr=False, compare=False)
+    _assets_stored: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.workers = Workers(self.storage.parallel_requests)
@@ -155,10 +183,17 @@ class Index:
         catalog = self.catalog_snapshot().readable_record
         return catalog is None or catalog.lags(name, page)
 
-    def project_copies(self, name: NormalizedName) -> CopyEtags[ProjectPage]:
+    def project_copies(self, name: NormalizedName, *, new: bool = False) -> CopyEtags[ProjectPage]:
         """A look at the ETags of the project page's copies, for an update to start from
         (`copies`): taken before the update commits its record, and never reused for
-        another."""
+        another.
+
+        The copies of a `new` page (no record was found) are taken to be absent, with no
+        look: one that is there after all, a racing writer's, fails its write's
+        If-None-Match, and then the update looks again."""
+        if new:
+            copies = PROJECT_PAGE.copies_on(directory_keys=self.storage.directory_keys)
+            return [(copy, None) for copy in copies]
         return self._copy_etags(layout.project_dir(name), PROJECT_PAGE)
 
     def root_copies(self) -> CopyEtags[frozenset[NormalizedName]]:
@@ -167,6 +202,10 @@ class Index:
 
     def projects(self) -> frozenset[NormalizedName]:
         return self.root_snapshot().record or frozenset()
+
+    def catalog_copies(self) -> CopyEtags[Catalog]:
+        """The same look at the catalog's copy, the browse root page."""
+        return self._copy_etags(layout.BROWSE_PREFIX, CATALOG_PAGE)
 
     def update_project(
         self,
@@ -177,25 +216,113 @@ class Index:
         copies: CopyEtags[ProjectPage] | None = None,
     ) -> Update[ProjectPage]:
         """Apply `change` to the project's page. `read` (a snapshot) and `copies` (from
-        project_copies) save the update reading them again: taken at once, before it.
+        project_copies) save the update reading them again: taken at once, before it."""
+        start = ProjectStart(read, copies)
+        return self.update_projects({name: change}, {name: start})[name]
 
-        Then the project's catalog line, where the catalog has an older one than the page
-        committed: the change moved it, or a writer killed before the catalog left it
-        behind. Every writer of the project looks, so none leaves it lagging."""
+    def update_projects(
+        self,
+        changes: Mapping[NormalizedName, ProjectChange],
+        starts: Mapping[NormalizedName, ProjectStart] | None = None,
+        *,
+        catalog: CatalogStart | None = None,
+    ) -> dict[NormalizedName, Update[ProjectPage]]:
+        """Apply each change to its project's page, all at once, in three rounds: the
+        records; their copies, beside the catalog's lines of the projects whose line is
+        older than the page committed (the change moved it, or a writer killed before the
+        catalog left it behind; every writer of a project looks, so none leaves it
+        lagging); and the browse root page, which links the projects' browse pages.
+        `starts` and `catalog` save the updates reading what was read already.
 
-        def settled(current: ProjectPage | None) -> ProjectPage:
-            return self.settle(change(current), current)
+        Every page is updated even if another's update fails; then the first failure is
+        raised, and the pages it left lagging are levelled by their next writer."""
+        starts = starts or {}
+        names = list(changes)
 
-        update = self._update(layout.project_dir(name), PROJECT_PAGE, settled, read, copies)
-        page = update.record
-        known = self.catalog_snapshot()
-        catalog = known.readable_record
-        if catalog is not None and not catalog.lags(name, page):
-            return update
-        lines = self._update_catalog(
-            lambda current: (current or Catalog()).with_line(name, page), known
-        )
-        return Update(page, update.written + lines.written)
+        def commit(name: NormalizedName) -> Committed[ProjectPage] | PrivatePypiError:
+            start = starts.get(name, ProjectStart())
+
+            def settled(current: ProjectPage | None) -> ProjectPage:
+                return self.settle(changes[name](current), current)
+
+            try:
+                return self._commit(
+                    layout.project_dir(name), PROJECT_PAGE, settled, start.read, start.copies
+                )
+            except PrivatePypiError as error:
+                return error
+
+        outcomes = dict(zip(names, self.workers.map(commit, names), strict=True))
+        committed = {n: c for n, c in outcomes.items() if isinstance(c, Committed)}
+        failures = [error for error in outcomes.values() if isinstance(error, PrivatePypiError)]
+        catalog = catalog or CatalogStart()
+        known = catalog.read or self.catalog_snapshot()
+        current = known.readable_record
+        lagging = {
+            name: done.update.record
+            for name, done in committed.items()
+            if current is None or current.lags(name, done.update.record)
+        }
+
+        def write_copies(name: NormalizedName) -> tuple[str, ...] | PrivatePypiError:
+            done = committed[name]
+            directory = layout.project_dir(name)
+            try:
+                return self._write_copies(directory, PROJECT_PAGE, done.update.record, done.copies)
+            except PrivatePypiError as error:
+                return error
+
+        def add_lines(current: Catalog | None) -> Catalog:
+            catalog = current or Catalog()
+            for name, page in lagging.items():
+                catalog = catalog.with_line(name, page)
+            return catalog
+
+        copies_written: list[tuple[str, ...] | PrivatePypiError] = []
+        lines: list[Committed[Catalog] | PrivatePypiError] = []
+
+        def write_all_copies() -> None:
+            copies_written.extend(self.workers.map(write_copies, list(committed)))
+
+        def commit_lines() -> None:
+            try:
+                lines.append(
+                    self._commit(
+                        layout.BROWSE_PREFIX,
+                        CATALOG_PAGE,
+                        self._settled_catalog(add_lines),
+                        known,
+                        catalog.copies,
+                    )
+                )
+            except PrivatePypiError as error:
+                lines.append(error)
+
+        # The lines' commit goes beside the pages' copies, at once.
+        self.workers.run([write_all_copies, commit_lines] if lagging else [write_all_copies])
+        updates: dict[NormalizedName, Update[ProjectPage]] = {}
+        for (name, done), written in zip(committed.items(), copies_written, strict=True):
+            if isinstance(written, PrivatePypiError):
+                failures.append(written)
+                written = ()
+            updates[name] = Update(done.update.record, done.update.written + written)
+        for line in lines:
+            if isinstance(line, PrivatePypiError):
+                failures.append(line)
+                continue
+            root_written = self._write_copies(
+                layout.BROWSE_PREFIX, CATALOG_PAGE, line.update.record, line.copies
+            )
+            # The catalog's keys go with the first page that moved a line, for the CDN to
+            # drop them once.
+            first = next(iter(lagging))
+            updates[first] = Update(
+                updates[first].record,
+                updates[first].written + line.update.written + root_written,
+            )
+        if failures:
+            raise failures[0]
+        return {name: updates[name] for name in names}
 
     def settle(self, page: ProjectPage, previous: ProjectPage | None) -> ProjectPage:
         """`page` as it is committed after `previous`: with the details of the release it
@@ -215,9 +342,16 @@ class Index:
 
     def store_assets(self) -> None:
         """Store the browse pages' stylesheet and script, unless they are stored: they never
-        change (their names carry their content's hash), so the first writer's stand."""
-        for asset in ASSETS:
-            with suppress(PreconditionFailed):
+        change (their names carry their content's hash), so the first writer's stand. Once
+        per index: a page settled after that finds them stored."""
+        if not self._assets_stored:
+            self.workers.run(partial(self._store_asset, asset) for asset in ASSETS)
+            self._assets_stored = True
+
+    def _store_asset(self, asset: Asset) -> None:
+        last: Exception | None = None
+        for delay in self.retry.delays(self.rng):
+            try:
                 self.storage.write(
                     asset.key,
                     asset.body,
@@ -225,8 +359,16 @@ class Index:
                     cache_control=layout.FILE_CACHE_CONTROL,
                     create_only=True,
                 )
+            except PreconditionFailed:
+                return
+            except ConditionalConflict as in_flight:
+                last = in_flight
+                self.sleep(delay)
+                continue
+            return
+        raise ConcurrentUpdateError(self._gave_up(asset.key, last))
 
-    def _update_catalog(self, change: CatalogChange, read: CatalogSnapshot) -> Update[Catalog]:
+    def _settled_catalog(self, change: CatalogChange) -> CatalogChange:
         def settled(current: Catalog | None) -> Catalog:
             catalog = change(current)
             if catalog.assets != ASSETS_ID:
@@ -234,7 +376,7 @@ class Index:
                 catalog = replace(catalog, assets=ASSETS_ID)
             return catalog
 
-        return self._update(layout.BROWSE_PREFIX, CATALOG_PAGE, settled, read, None)
+        return settled
 
     def update_root(
         self,
@@ -348,6 +490,22 @@ class Index:
         read: Snapshot[Record] | None,
         copies: CopyEtags[Record] | None,
     ) -> Update[Record]:
+        done = self._commit(directory, kind, change, read, copies)
+        record = done.update.record
+        return Update(
+            record, done.update.written + self._write_copies(directory, kind, record, done.copies)
+        )
+
+    def _commit(
+        self,
+        directory: str,
+        kind: PageFormat[Record],
+        change: Callable[[Record | None], Record],
+        read: Snapshot[Record] | None,
+        copies: CopyEtags[Record] | None,
+    ) -> Committed[Record]:
+        """Commit the page's record, changed: what it is then, and the look at its copies
+        taken before, for _write_copies."""
         json_key = kind.record.key(directory)
         last: Exception | None = None
         for delay in self.retry.delays(self.rng):
@@ -382,7 +540,7 @@ class Index:
                     self.sleep(delay)
                     continue
                 written = (json_key,)
-            return Update(record, written + self._write_copies(directory, kind, record, copy_etags))
+            return Committed(Update(record, written), copy_etags)
         raise ConcurrentUpdateError(self._gave_up(json_key, last))
 
     def _copy_etags(self, directory: str, kind: PageFormat[Record]) -> CopyEtags[Record]:
@@ -411,8 +569,10 @@ class Index:
         written: list[str] = []
         last: Exception | None = None
         for delay in self.retry.delays(self.rng):
-            # Each copy has its own condition, so they are written at once.
-            outcomes = self.workers.map(partial(self._write_copy, directory, record), etags)
+            # Each copy has its own condition, so they are written at once; all rendered
+            # first, so that no write waits for another's rendering.
+            bodies = [(copy, etag, copy.render(record)) for copy, etag in etags]
+            outcomes = self.workers.map(partial(self._write_copy, directory), bodies)
             written += [
                 key for key, outcome in outcomes if isinstance(outcome, str) and key not in written
             ]
@@ -429,13 +589,13 @@ class Index:
         raise ConcurrentUpdateError(self._gave_up(json_key, last, " while its copies were written"))
 
     def _write_copy(
-        self, directory: str, record: Record, looked: tuple[Rendering[Record], str | None]
+        self, directory: str, rendered: tuple[Rendering[Record], str | None, bytes]
     ) -> tuple[str, str | Exception | None]:
-        """Write one copy on its condition: its key, and its new ETag, or what refused it,
-        or None where it holds this very rendering already (a write would change nothing)."""
-        copy, etag = looked
+        """Write one copy on the condition of the ETag it was looked at with: its key, and
+        its new ETag, or what refused it, or None where it holds this very rendering
+        already (a write would change nothing)."""
+        copy, etag, body = rendered
         key = copy.key(directory)
-        body = copy.render(record)
         if etag is not None and etag == self.storage.etag_for(body):
             return key, None
         try:

@@ -22,10 +22,19 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from . import layout
+from .browse.assets import ASSETS_ID
 from .distributions import Distribution, content_type, file_identity, inspect
 from .errors import FileConflict, InvalidDistribution, PreconditionFailed, PrivatePypiError
-from .index import CopyEtags, Index, RootSnapshot
-from .pages import FileEntry, ProjectPage
+from .index import (
+    CatalogSnapshot,
+    CatalogStart,
+    CopyEtags,
+    Index,
+    ProjectSnapshot,
+    ProjectStart,
+    RootSnapshot,
+)
+from .pages import Catalog, FileEntry, ProjectPage, prepare_browse_rendering
 from .releases import remove_objects
 from .status import refuse_closed_projects
 from .storage import Storage
@@ -155,6 +164,11 @@ class _Round:
     lagging: set[NormalizedName] = field(default_factory=set[NormalizedName])
     root: RootSnapshot | None = None
     root_copies: CopyEtags[frozenset[NormalizedName]] | None = None
+    snapshots: dict[NormalizedName, ProjectSnapshot] = field(
+        default_factory=dict[NormalizedName, ProjectSnapshot]
+    )
+    catalog: CatalogSnapshot | None = None
+    catalog_copies: CopyEtags[Catalog] | None = None
 
     def stored(self, filename: str) -> bool:
         """Whether the file is in the store now, as this publish put it or found it."""
@@ -164,12 +178,13 @@ class _Round:
 
 @dataclass
 class Publisher:
-    """Publishes in four rounds, each of requests that go at once (on the index's workers):
-    read every project's page; store every file (and look at the copies of each page to
-    be written, and read the root page if a project is new); store every metadata file,
-    and update the root page once; update every project page. Whatever the number of
-    files and projects, that is a handful of round trips, each as long as its slowest
-    request."""
+    """Publishes in rounds, each of requests that go at once (on the index's workers):
+    read every project's page, and the catalog; store every file (and look at the copies
+    of each page to be written, read the root page if a project is new, and store the
+    browse pages' assets if a page lacks them); store every metadata file, and update the
+    root page once; commit every project page; write their copies, and commit the
+    catalog's lines once; write the browse root page. Whatever the number of files and
+    projects, that is a handful of round trips, each as long as its slowest request."""
 
     index: Index
     clock: Clock = utc_now
@@ -196,9 +211,20 @@ class Publisher:
         projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
         for distribution in distributions:
             projects[distribution.project].append(distribution)
-        snapshots = dict(
-            zip(projects, self.index.workers.map(self.index.snapshot, projects), strict=True)
+        found = _Round()
+
+        def read_catalog() -> None:
+            found.catalog = self.index.catalog_snapshot()
+
+        def read_page(name: NormalizedName) -> None:
+            found.snapshots[name] = self.index.snapshot(name)
+
+        reads = [partial(read_page, name) for name in projects]
+        # The caller runs the first call, while the workers send the reads.
+        self.index.workers.run(
+            reads if dry_run else [prepare_browse_rendering, *reads, read_catalog]
         )
+        snapshots = {name: found.snapshots[name] for name in projects}
         pages = {name: snapshot.record for name, snapshot in snapshots.items()}
         refuse_closed_projects(pages, distributions)
         conflicts = self._refuse_conflicts(pages, projects, skip_existing)
@@ -217,7 +243,6 @@ class Publisher:
                 else:
                     to_store[name].append(distribution)
 
-        found = _Round()
         try:
             if not dry_run:
                 self._store_and_look(pages, to_store, found, progress, skip_existing)
@@ -248,26 +273,22 @@ class Publisher:
             or (name in to_store and page is not None and self.index.html_lags(name, page))
         ]
 
-        def update(name: NormalizedName) -> tuple[tuple[str, ...], list[str]]:
-            added = entries.get(name, [])
-            updated = self.index.update_project(
-                name,
-                partial(_add, name, added),
-                read=snapshots[name],
-                copies=found.copies.get(name),
-            )
-            deleted: list[str] = []
-            for entry in added:
-                if entry.filename in updated.record.deleted:
-                    # Deleted while this publish ran: whatever it stored is garbage now.
-                    remove_objects(self.index, name, entry.filename)
-                    deleted.append(_deleted(entry.filename))
-            return updated.written, deleted
-
-        deleted: list[str] = []
-        for written, gone in self.index.workers.map(update, stale):
-            result.pages += written
-            deleted += gone
+        updates = self.index.update_projects(
+            {name: partial(_add, name, entries.get(name, [])) for name in stale},
+            {name: ProjectStart(snapshots[name], found.copies.get(name)) for name in stale},
+            catalog=CatalogStart(found.catalog, found.catalog_copies),
+        )
+        # Files deleted while this publish ran: whatever it stored of them is garbage now.
+        garbage = [
+            (name, entry.filename)
+            for name in stale
+            for entry in entries.get(name, [])
+            if entry.filename in updates[name].record.deleted
+        ]
+        for name in stale:
+            result.pages += updates[name].written
+        self.index.workers.map(lambda item: remove_objects(self.index, *item), garbage)
+        deleted = [_deleted(filename) for _, filename in garbage]
         if deleted:
             raise PrivatePypiError("\n".join(deleted))
         return result
@@ -296,13 +317,16 @@ class Publisher:
                 found.files[distribution.filename] = _Stored(Outcome.SKIPPED)
 
         def look(name: NormalizedName) -> None:
-            found.copies[name] = self.index.project_copies(name)
+            found.copies[name] = self.index.project_copies(name, new=pages[name] is None)
 
         def read_root() -> None:
             found.root = self.index.root_snapshot()
 
         def look_at_root() -> None:
             found.root_copies = self.index.root_copies()
+
+        def look_at_catalog() -> None:
+            found.catalog_copies = self.index.catalog_copies()
 
         def check_html(name: NormalizedName, page: ProjectPage) -> None:
             if self.index.html_lags(name, page):
@@ -329,6 +353,12 @@ class Publisher:
             calls.append(store_shown)
         if any(to_store.get(name) and page is None for name, page in pages.items()):
             calls += [read_root, look_at_root]
+        if to_store:
+            calls.append(look_at_catalog)
+            # Stored now rather than when a page that lacks them is committed: a round
+            # trip fewer, and the pages link them only once they are stored.
+            if any(page is None or page.assets != ASSETS_ID for page in pages.values()):
+                calls.append(self.index.store_assets)
         self.index.workers.run(calls)
 
     def _store_metadata_and_root(
