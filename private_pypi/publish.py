@@ -97,7 +97,11 @@ def inspect_all(paths: Iterable[Path]) -> list[Distribution]:
                 f"({twin.path} and {distribution.path})"
             )
     unique = list(by_name.values())
-    problems += release_problems([], unique)
+    projects: dict[NormalizedName, list[Distribution]] = defaultdict(list)
+    for distribution in unique:
+        projects[distribution.project].append(distribution)
+    for members in projects.values():
+        problems += release_problems([], members)
     if problems:
         raise PublishRefused(problems)
     return unique

@@ -6,6 +6,10 @@ stores, so under load two racing writers can both pass the check: eight threads 
 320 compare-and-swaps on one object left 317 entries in it. That is moto's race, not the
 code under test, so this server takes conditional writes one at a time, as S3 does.
 
+S3 answers a read that races a write of the same key with one object or the other;
+moto replaces an object in place and can answer a racing GET with an empty body. This
+server takes the requests on one key one at a time.
+
 S3 computes the SHA-256 of a body sent with `x-amz-checksum-sha256` and refuses it with
 400 BadDigest if the two differ; moto stores the header's value unchecked. This server
 checks it, as S3 does.
@@ -97,6 +101,30 @@ class AtomicConditionalWrites:
             with self.lock:
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
+
+
+class WholeObjects:
+    """WSGI middleware: requests on one object go one at a time, answered whole.
+
+    S3 answers a read that meets a write of the same key with the object before or after
+    it, never part of one; moto, which replaces an object's value in place, can answer a
+    GET that races a PUT with an empty body (and botocore then reports a checksum
+    mismatch). The latency is waited outside (see Controls), so only moto's own work is
+    serialized, and only per key."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.locks: dict[tuple[str, str], Lock] = {}
+        self.guard = Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.count("/") < 2 or path.startswith("/_motoserver/"):
+            return self.app(environ, start_response)  # a bucket, or the server's own
+        with self.guard:
+            lock = self.locks.setdefault((environ.get("HTTP_HOST", ""), path), Lock())
+        with lock:
+            return list(self.app(environ, start_response))
 
 
 BAD_DIGEST = (
@@ -408,7 +436,7 @@ class MotoServer:
 def _make_server(*, wrap: Callable[[Any], Any] | None, count_requests: bool, quiet: bool) -> Any:
     _route_without_listing()
     app: Any = ChecksumsChecked(
-        AtomicConditionalWrites(DomainDispatcherApplication(create_backend_app))
+        AtomicConditionalWrites(WholeObjects(DomainDispatcherApplication(create_backend_app)))
     )
     if wrap is not None:
         app = wrap(app)

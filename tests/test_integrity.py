@@ -62,6 +62,26 @@ def test_a_release_is_one_version_however_it_is_spelled(index: Index, tmp_path: 
     assert page is not None and [f.filename for f in page.files] == ["tw-1.0-py3-none-any.whl"]
 
 
+def test_two_projects_may_spell_the_same_version_each_their_own_way(
+    index: Index, tmp_path: Path
+) -> None:
+    """A monorepo publish of acme-greeting 1.0.0 and acme-hello 1.0: two releases of two
+    projects, not one release spelled two ways."""
+    publish(index, wheel(tmp_path, "acme-greeting", "1.0.0"), wheel(tmp_path, "acme-hello", "1.0"))
+
+    assert index.project("acme-greeting").versions == ["1.0.0"]  # type: ignore[union-attr, arg-type]
+    assert index.project("acme-hello").versions == ["1.0"]  # type: ignore[union-attr, arg-type]
+
+
+def test_two_spellings_of_one_release_in_one_publish_are_refused(
+    index: Index, tmp_path: Path
+) -> None:
+    with pytest.raises(PublishRefused, match=r"tw-1.0.0.tar.gz: version 1.0.0 is release 1.0"):
+        publish(index, wheel(tmp_path, "tw", "1.0"), sdist(tmp_path, "tw", "1.0.0"))
+
+    assert index.project("tw") is None  # type: ignore[arg-type]
+
+
 def test_a_non_canonical_spelling_is_stored_under_the_canonical_name(
     index: Index, tmp_path: Path
 ) -> None:
