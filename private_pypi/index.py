@@ -239,24 +239,44 @@ class Index:
         starts = starts or {}
         names = list(changes)
 
-        def commit(name: NormalizedName) -> Committed[ProjectPage] | PrivatePypiError:
+        outcomes: dict[NormalizedName, Committed[ProjectPage] | PrivatePypiError] = {}
+        catalog = catalog or CatalogStart()
+        # The catalog is read and looked at beside the commits, where it was not already:
+        # its lines only ever move forward, so a catalog read early is older at worst,
+        # and its commit's condition finds that out.
+        catalog_read, catalog_copies = catalog.read, catalog.copies
+
+        def commit(name: NormalizedName) -> None:
             start = starts.get(name, ProjectStart())
 
             def settled(current: ProjectPage | None) -> ProjectPage:
                 return self.settle(changes[name](current), current)
 
             try:
-                return self._commit(
+                outcomes[name] = self._commit(
                     layout.project_dir(name), PROJECT_PAGE, settled, start.read, start.copies
                 )
             except PrivatePypiError as error:
-                return error
+                outcomes[name] = error
 
-        outcomes = dict(zip(names, self.workers.map(commit, names), strict=True))
-        committed = {n: c for n, c in outcomes.items() if isinstance(c, Committed)}
-        failures = [error for error in outcomes.values() if isinstance(error, PrivatePypiError)]
-        catalog = catalog or CatalogStart()
-        known = catalog.read or self.catalog_snapshot()
+        def read_catalog() -> None:
+            nonlocal catalog_read
+            catalog_read = self.catalog_snapshot()
+
+        def look_at_catalog() -> None:
+            nonlocal catalog_copies
+            catalog_copies = self.catalog_copies()
+
+        calls: list[Callable[[], None]] = [partial(commit, name) for name in names]
+        if catalog.read is None:
+            calls.append(read_catalog)
+        if catalog.copies is None:
+            calls.append(look_at_catalog)
+        self.workers.run(calls)
+        committed = {n: c for n in names if isinstance(c := outcomes[n], Committed)}
+        failures = [e for n in names if isinstance(e := outcomes[n], PrivatePypiError)]
+        known = catalog_read
+        assert known is not None, "read beside the commits"
         current = known.readable_record
         lagging = {
             name: done.update.record
@@ -292,7 +312,7 @@ class Index:
                         CATALOG_PAGE,
                         self._settled_catalog(add_lines),
                         known,
-                        catalog.copies,
+                        catalog_copies,
                     )
                 )
             except PrivatePypiError as error:

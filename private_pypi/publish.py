@@ -184,8 +184,8 @@ class _Round:
 class Publisher:
     """Publishes in rounds, each of requests that go at once (on the index's workers):
     read every project's page, and the catalog; store every file (and look at the copies
-    of each page to be written, read the root page if a project is new, and store the
-    browse pages' assets if a page lacks them); store every metadata file, and update the
+    of each page to be written, and read the root page if a project is new); store every
+    metadata file (and the browse pages' assets if a page lacks them), and update the
     root page once; commit every project page; write their copies, and commit the
     catalog's lines once; write the browse root page. Whatever the number of files and
     projects, that is a handful of round trips, each as long as its slowest request."""
@@ -267,7 +267,14 @@ class Publisher:
             for name, members in to_store.items()
             if pages[name] is None and any(found.stored(d.filename) for d in members)
         }
-        result.pages += self._store_metadata_and_root(to_store, found, new_projects)
+        lacking_assets = any(
+            page is None or page.assets != ASSETS_ID
+            for name, page in pages.items()
+            if any(found.stored(d.filename) for d in to_store.get(name, []))
+        )
+        result.pages += self._store_metadata_and_root(
+            to_store, found, new_projects, store_assets=lacking_assets
+        )
         entries = {name: self._entries(members, found) for name, members in to_store.items()}
         stale = [
             name
@@ -359,10 +366,6 @@ class Publisher:
             calls += [read_root, look_at_root]
         if to_store:
             calls.append(look_at_catalog)
-            # Stored now rather than when a page that lacks them is committed: a round
-            # trip fewer, and the pages link them only once they are stored.
-            if any(page is None or page.assets != ASSETS_ID for page in pages.values()):
-                calls.append(self.index.store_assets)
         self.index.workers.run(calls)
 
     def _store_metadata_and_root(
@@ -370,10 +373,13 @@ class Publisher:
         to_store: dict[NormalizedName, list[Distribution]],
         found: _Round,
         new_projects: set[NormalizedName],
+        *,
+        store_assets: bool,
     ) -> tuple[str, ...]:
         """The second round, all at once: store the metadata file of each wheel stored (not
-        before: a wheel refused by the store leaves nothing), and add the new projects to
-        the root page, which names projects, not files. Returns the root page's keys
+        before: a wheel refused by the store leaves nothing), store the browse pages'
+        stylesheet and script if a page to be written lacks them, and add the new projects
+        to the root page, which names projects, not files. Returns the root page's keys
         written."""
         root: list[tuple[str, ...]] = []
 
@@ -388,6 +394,10 @@ class Publisher:
             found.metadata_etags[distribution.filename] = store_metadata(self.storage, key, body)
 
         calls: list[Callable[[], None]] = [update_root] if new_projects else []
+        # Stored now, once every file is, rather than when a page that lacks them is
+        # committed: a round trip fewer, and a refused publish still stores nothing.
+        if store_assets:
+            calls.append(self.index.store_assets)
         calls += [
             partial(store_metadata_file, distribution, distribution.metadata)
             for members in to_store.values()

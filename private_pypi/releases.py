@@ -15,15 +15,16 @@ files its tombstones name.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import layout
 from .errors import PrivatePypiError
-from .index import Index, ProjectChange, ProjectSnapshot, Update
+from .index import Index, ProjectSnapshot
 from .pages import FileEntry, ProjectPage
 
 
@@ -63,58 +64,95 @@ class ReleaseChange:
 def yank(index: Index, release: Release, reason: str = "") -> ReleaseChange:
     """Yank the release's files. If they are yanked so already, only finish what an
     interrupted run left: HTML that lags the JSON."""
-    read = index.snapshot(release.project)
-    if all(entry.yanked == reason for entry in _files(index, release, read)):
-        return _level_html(index, release, read)
-
-    def mark(entry: FileEntry) -> FileEntry:
-        index.storage.write(
-            layout.yank_key(release.project, entry.filename),
-            reason.encode(),
-            content_type=layout.METADATA_TYPE,
-            cache_control=layout.PAGE_CACHE_CONTROL,
-        )
-        return entry.yank(reason)
-
-    update = index.update_project(release.project, _marking(release, mark), read=read)
-    return _changed(release, update)
+    return yank_all(index, [release], reason)[0]
 
 
 def unyank(index: Index, release: Release) -> ReleaseChange:
     """Unyank the release's files. If none is yanked, only finish what an interrupted run
     left: HTML that lags the JSON."""
-    read = index.snapshot(release.project)
-    if all(entry.yanked is None for entry in _files(index, release, read)):
-        return _level_html(index, release, read)
-
-    def unmark(entry: FileEntry) -> FileEntry:
-        index.storage.delete(layout.yank_key(release.project, entry.filename))
-        return entry.unyank()
-
-    update = index.update_project(release.project, _marking(release, unmark), read=read)
-    return _changed(release, update)
+    return unyank_all(index, [release])[0]
 
 
 def delete(index: Index, release: Release) -> ReleaseChange:
     """Take the release's files off the pages, tombstoned, then remove them. A release
     the JSON no longer lists but tombstones, an interrupted delete, is finished: its HTML
     links and its stored objects go."""
-    read = index.snapshot(release.project)
+    return delete_all(index, [release])[0]
+
+
+def yank_all(
+    index: Index,
+    planned: Sequence[Release],
+    reason: str = "",
+    *,
+    read: ProjectSnapshot | None = None,
+) -> list[ReleaseChange]:
+    """`yank` each release of one project, in one update of its page; the markers of
+    every file are written at once. `read`: the project's page, if it was just read."""
+
+    def mark(project: NormalizedName, entry: FileEntry) -> FileEntry:
+        index.storage.write(
+            layout.yank_key(project, entry.filename),
+            reason.encode(),
+            content_type=layout.METADATA_TYPE,
+            cache_control=layout.PAGE_CACHE_CONTROL,
+        )
+        return entry.yank(reason)
+
+    return _mark_all(index, planned, lambda entry: entry.yanked == reason, mark, read)
+
+
+def unyank_all(
+    index: Index, planned: Sequence[Release], *, read: ProjectSnapshot | None = None
+) -> list[ReleaseChange]:
+    """`unyank` each release of one project, in one update of its page."""
+
+    def unmark(project: NormalizedName, entry: FileEntry) -> FileEntry:
+        index.storage.delete(layout.yank_key(project, entry.filename))
+        return entry.unyank()
+
+    return _mark_all(index, planned, lambda entry: entry.yanked is None, unmark, read)
+
+
+def delete_all(
+    index: Index, planned: Sequence[Release], *, read: ProjectSnapshot | None = None
+) -> list[ReleaseChange]:
+    """`delete` each release of one project, in one update of its page; then what is
+    stored of their files goes, every release's at once."""
+    project = _one_project(planned)
+    read = read or index.snapshot(project)
     page = read.record
-    if page is None or not page.files_of(release.version):
-        return _finish_delete(index, release, read)
-    removed: list[FileEntry] = []
+    listed = [release for release in planned if page and page.files_of(release.version)]
+    for release in planned:
+        if release not in listed and not (page and page.deleted_of(release.version)):
+            raise _not_found(index, release, page)
+    if not listed:
+        levelled = _level_html(index, project, read)
+        removed = _remove_all(index, planned, page)
+        return [
+            replace(levelled if n == 0 else ReleaseChange(), removed=gone)
+            for n, gone in enumerate(removed)
+        ]
+    dropped: dict[Release, list[FileEntry]] = {}
 
-    def drop(page: ProjectPage | None) -> ProjectPage:
-        page = page or ProjectPage(release.project)
+    def drop(current: ProjectPage | None) -> ProjectPage:
+        current = current or ProjectPage(project)
         # The files on the page as committed, published meanwhile or not: all are removed.
-        removed[:] = page.files_of(release.version)
-        return page.without_version(release.version)
+        for release in listed:
+            dropped[release] = current.files_of(release.version)
+            current = current.without_version(release.version)
+        return current
 
-    update = index.update_project(release.project, drop, read=read)
-    filenames = [entry.filename for entry in removed]
-    _remove_stored(index, release.project, filenames)
-    return ReleaseChange(tuple(removed), update.written)
+    update = index.update_project(project, drop, read=read)
+    removed = _remove_all(index, planned, update.record)
+    return [
+        ReleaseChange(
+            tuple(dropped.get(release, ())),
+            update.written if n == 0 else (),
+            removed=() if release in listed else gone,
+        )
+        for n, (release, gone) in enumerate(zip(planned, removed, strict=True))
+    ]
 
 
 def remove_objects(index: Index, project: NormalizedName, filename: str) -> None:
@@ -142,28 +180,73 @@ def _remove_stored(index: Index, project: NormalizedName, filenames: list[str]) 
     # A prefix of the keys, not a path: one listing of the release's files, often one request.
     prefix = os.path.commonprefix(sorted(keys))  # noqa: RUF071
     stored = sorted(info.key for info in index.storage.list(prefix) if info.key in keys)
-    for key in stored:
-        index.storage.delete(key)
+    index.workers.map(index.storage.delete, stored)
     return tuple(stored)
 
 
-def _finish_delete(index: Index, release: Release, read: ProjectSnapshot) -> ReleaseChange:
-    page = read.record
-    deleted = page.deleted_of(release.version) if page else []
-    if not deleted:
-        raise _not_found(index, release, page)
-    # The HTML first, so that no page links a file once it is gone.
-    levelled = _level_html(index, release, read)
-    removed = _remove_stored(index, release.project, deleted)
-    return replace(levelled, removed=removed)
+def _mark_all(
+    index: Index,
+    planned: Sequence[Release],
+    done: Callable[[FileEntry], bool],
+    mark: Callable[[NormalizedName, FileEntry], FileEntry],
+    read: ProjectSnapshot | None,
+) -> list[ReleaseChange]:
+    """Mark the files of each release that are not `done`, on the page being committed, so
+    a file published meanwhile is on the page marked only if its marker says so. If every
+    file is done, only finish what an interrupted run left: HTML that lags the JSON."""
+    project = _one_project(planned)
+    read = read or index.snapshot(project)
+    files = {release: _files(index, release, read) for release in planned}
+    if all(done(entry) for entries in files.values() for entry in entries):
+        return [
+            _level_html(index, project, read) if n == 0 else ReleaseChange()
+            for n in range(len(planned))
+        ]
+    versions = [release.version for release in planned]
+
+    def change(page: ProjectPage | None) -> ProjectPage:
+        page = page or ProjectPage(project)
+        entries = [entry for version in versions for entry in page.files_of(version)]
+        for entry in index.workers.map(partial(mark, project), entries):
+            page = page.with_file(entry)
+        return page
+
+    update = index.update_project(project, change, read=read)
+    return [
+        ReleaseChange(
+            tuple(update.record.files_of(release.version))
+            if not all(done(entry) for entry in files[release])
+            else (),
+            update.written if n == 0 else (),
+        )
+        for n, release in enumerate(planned)
+    ]
 
 
-def _level_html(index: Index, release: Release, read: ProjectSnapshot) -> ReleaseChange:
+def _one_project(planned: Sequence[Release]) -> NormalizedName:
+    projects = {release.project for release in planned}
+    assert len(projects) == 1, "the releases of one project"
+    return projects.pop()
+
+
+def _remove_all(
+    index: Index, planned: Sequence[Release], page: ProjectPage | None
+) -> list[tuple[str, ...]]:
+    """Remove what is stored of each release's deleted files, every release at once."""
+
+    def remove(release: Release) -> tuple[str, ...]:
+        deleted = page.deleted_of(release.version) if page else []
+        return _remove_stored(index, release.project, deleted)
+
+    return index.workers.map(remove, planned)
+
+
+def _level_html(index: Index, project: NormalizedName, read: ProjectSnapshot) -> ReleaseChange:
     """Bring the HTML copies in line with the JSON as `read`, if they lag it."""
     page = read.record
-    if page is None or not index.html_lags(release.project, page):
+    if page is None or not index.html_lags(project, page):
         return ReleaseChange()
-    update = index.update_project(release.project, _unchanged, read=read)
+    update = index.update_project(project, _unchanged, read=read)
     return ReleaseChange(pages=update.written, repaired=update.written)
 
 
@@ -185,20 +268,3 @@ def _not_found(index: Index, release: Release, page: ProjectPage | None) -> Rele
     return ReleaseNotFound(
         f"{release} is not in {index.storage.location} (versions there: {known})"
     )
-
-
-def _marking(release: Release, mark: Callable[[FileEntry], FileEntry]) -> ProjectChange:
-    """The change that marks each file of the release on the page being committed, so a file
-    published while a yank runs is on the page yanked only if its marker says so."""
-
-    def change(page: ProjectPage | None) -> ProjectPage:
-        page = page or ProjectPage(release.project)
-        for entry in page.files_of(release.version):
-            page = page.with_file(mark(entry))
-        return page
-
-    return change
-
-
-def _changed(release: Release, update: Update[ProjectPage]) -> ReleaseChange:
-    return ReleaseChange(tuple(update.record.files_of(release.version)), update.written)

@@ -59,7 +59,12 @@ STEPS = {
     "writing the project JSON page": Step("PUT", "simple/acme/index.json"),
     "writing the project HTML page": Step("PUT", "simple/acme/index.html"),
     "writing the project directory page": Step("PUT", "simple/acme/"),
-    "looking at the project HTML page": Step("HEAD", "simple/acme/index.html"),
+    # A new project's copies need no look; the root page's do.
+    "looking at the root HTML page": Step("HEAD", "simple/index.html"),
+    "reading the catalog": Step("GET", "project/index.json"),
+    "writing the project browse page": Step("PUT", "project/acme/index.html"),
+    "writing the catalog": Step("PUT", "project/index.json"),
+    "writing the browse root page": Step("PUT", "index.html"),
 }
 FAULTS: dict[str, Action] = {
     "500": Respond(500, "InternalError", "We encountered an internal error."),

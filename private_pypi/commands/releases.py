@@ -1,4 +1,5 @@
-"""`yank`, `unyank` and `delete`: change one project's releases, one version after another.
+"""`yank`, `unyank` and `delete`: change one project's releases, all in one update of its
+page.
 
 Every version is checked before any is changed: a typo in the third leaves the first two
 as they were. Each command's module-level function is what both faces run.
@@ -12,7 +13,8 @@ from dataclasses import dataclass, replace
 from .. import releases
 from ..contract import NONCURRENT_VERSION_DAYS
 from ..errors import PrivatePypiError
-from ..index import Index
+from ..index import Index, ProjectSnapshot
+from ..pages import ProjectPage
 from ..storage import Storage
 from .events import Reporter
 from .repository import (
@@ -74,7 +76,8 @@ class NothingDeleted(PrivatePypiError):
     """The delete was not confirmed."""
 
 
-Change = Callable[[Index, releases.Release], releases.ReleaseChange]
+# The releases of one project, and its page as just read.
+Change = Callable[[Index, list[releases.Release], ProjectSnapshot], list[releases.ReleaseChange]]
 
 
 def yank(
@@ -86,7 +89,7 @@ def yank(
         settings,
         surroundings,
         reporter,
-        lambda index, release: releases.yank(index, release, reason),
+        lambda index, planned, read: releases.yank_all(index, planned, reason, read=read),
     )
     return replace(outcome, reason=reason)
 
@@ -95,7 +98,13 @@ def unyank(
     settings: ReleaseSettings, surroundings: Surroundings, reporter: Reporter
 ) -> ReleaseOutcome:
     """Undo a yank of each version."""
-    return _change("unyank", settings, surroundings, reporter, releases.unyank)
+    return _change(
+        "unyank",
+        settings,
+        surroundings,
+        reporter,
+        lambda index, planned, read: releases.unyank_all(index, planned, read=read),
+    )
 
 
 def delete(
@@ -116,7 +125,14 @@ def delete(
         if not confirm(plan):
             raise NothingDeleted("nothing deleted")
 
-    return _change("delete", settings, surroundings, reporter, releases.delete, before=confirmed)
+    return _change(
+        "delete",
+        settings,
+        surroundings,
+        reporter,
+        lambda index, planned, read: releases.delete_all(index, planned, read=read),
+        before=confirmed,
+    )
 
 
 def recovery(storage: Storage) -> str:
@@ -139,16 +155,19 @@ def _change(
     *,
     before: Callable[[Index, list[releases.Release]], None] | None = None,
 ) -> ReleaseOutcome:
-    planned = [releases.Release.parse(settings.name, version) for version in settings.versions]
+    # A version given twice is one release.
+    planned = list(
+        dict.fromkeys(releases.Release.parse(settings.name, v) for v in settings.versions)
+    )
     index = open_index(surroundings, settings.repository, reporter)
     require_repository(index.storage)
-    _require_published(index, planned, deleted_too=action == "delete")
+    read = index.snapshot(planned[0].project)
+    _require_published(index, planned, read.record, deleted_too=action == "delete")
     if before:
         before(index, planned)
     changes: list[VersionChange] = []
     pages: list[str] = []
-    for release in planned:
-        done = change(index, release)
+    for release, done in zip(planned, change(index, planned, read), strict=True):
         filenames = tuple(entry.filename for entry in done.files)
         changes.append(VersionChange(str(release.version), filenames, done.repaired, done.removed))
         pages.extend(done.pages)
@@ -164,10 +183,15 @@ def _change(
     )
 
 
-def _require_published(index: Index, planned: list[releases.Release], *, deleted_too: bool) -> None:
-    """Refuse the lot if any version is not in the index (nor, `deleted_too`, deleted from
-    it: a delete run again finishes an interrupted one): one read of the page."""
-    page = index.project(planned[0].project)
+def _require_published(
+    index: Index,
+    planned: list[releases.Release],
+    page: ProjectPage | None,
+    *,
+    deleted_too: bool,
+) -> None:
+    """Refuse the lot if any version is not on the page (nor, `deleted_too`, deleted from
+    it: a delete run again finishes an interrupted one)."""
 
     def there(release: releases.Release) -> bool:
         if page is None:
