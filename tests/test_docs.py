@@ -1,0 +1,167 @@
+"""The documentation site builds strictly, and its reference leaves nothing out.
+
+The site is built as `uv run invoke docs` builds it (`mkdocs build --strict`): a broken link,
+a missing anchor, a page left out of the navigation or any other warning fails. The
+reference is then read as a visitor reads it, from the built pages: every command, flag
+and environment variable of `private-pypi`, every stack setting, output and GitHub
+secret, and every input and output of the Action must be there.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from private_pypi import contract
+from private_pypi.cli import app
+from tests.documentation import DOCS, README, ROOT, pages
+
+# Internal bookkeeping a reader can't see: issue numbers, and names for what the project
+# replaced other than what it is (the CloudFormation template and scripts).
+UNSPEAKABLE = re.compile(r"\bissue \d|\bissue #|\bstop \d|\bthe seed\b|\bseed's\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(built)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
+    return built
+
+
+def text_of(site: Path, page: str) -> str:
+    """A built page's text as a visitor reads it: no tags, one space between words."""
+    markup = (site / page / "index.html").read_text(encoding="utf-8")
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def commands() -> dict[str, click.Command]:
+    assert isinstance(app, click.Group)
+    return dict(app.commands)
+
+
+def test_the_command_reference_has_every_command_flag_and_variable(site: Path) -> None:
+    reference = text_of(site, "reference/cli")
+    variables = text_of(site, "reference/environment")
+    for name, command in commands().items():
+        assert f"Usage: private-pypi {name} " in reference, name
+        for parameter in command.params:
+            if isinstance(parameter, click.Option):
+                for flag in parameter.opts:
+                    assert re.search(rf"(^|[\s,]){re.escape(flag)}[\s,]", reference), (name, flag)
+                assert f"env var: {parameter.envvar}" in reference, parameter.envvar
+                assert str(parameter.envvar) in variables, parameter.envvar
+    for status in ("0 done", "1 an error of ours", "2 a usage error", "130 interrupted"):
+        assert status in reference, status
+
+
+def test_every_variable_the_library_reads_is_documented(site: Path) -> None:
+    variables = text_of(site, "reference/environment")
+    named = {
+        value
+        for name, value in vars(contract).items()
+        if name.endswith("_VARIABLE") and isinstance(value, str)
+    }
+    assert named
+    for variable in named:
+        assert variable in variables, variable
+
+
+def exported_outputs() -> set[str]:
+    """Every `pulumi.export(NAME, …)` of the program, a contract constant or a literal."""
+    tree = ast.parse((ROOT / "__main__.py").read_text(encoding="utf-8"))
+    outputs: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "export":
+            first = node.args[0]
+            if isinstance(first, ast.Constant):
+                outputs.add(str(first.value))
+            else:
+                assert isinstance(first, ast.Name)
+                outputs.add(getattr(contract, first.id))
+    return outputs
+
+
+def read_settings() -> set[str]:
+    """Every key components/settings.py reads from the stack's config."""
+    source = (ROOT / "components" / "settings.py").read_text(encoding="utf-8")
+    return set(re.findall(r"config\.\w+\(\s*\"([\w:]+)\"", source)) | set(
+        re.findall(r"_(?:optional|required)\(config, \"(\w+)\"\)", source)
+    )
+
+
+def test_the_stack_reference_has_every_setting_output_and_secret(site: Path) -> None:
+    reference = text_of(site, "reference/stack")
+    declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+    assert read_settings() - {"readers"} <= declared, read_settings() - declared
+    for key in declared | {"readers"}:
+        assert key in reference, key
+    outputs = exported_outputs()
+    assert {"indexUrl", "readerTokens", "githubSecretsByHand"} <= outputs
+    for output in outputs:
+        assert f" {output} " in reference, output
+    for secret in (
+        contract.BUCKET_VARIABLE,
+        contract.REGION_VARIABLE,
+        contract.ACCESS_KEY_ID_VARIABLE,
+        contract.SECRET_ACCESS_KEY_VARIABLE,
+        contract.ROLE_ARN_VARIABLE,
+        contract.DISTRIBUTION_ID_VARIABLE,
+        contract.READER_INDEX_URL_VARIABLE,
+        contract.READER_USERNAME_VARIABLE,
+        contract.READER_TOKEN_VARIABLE,
+    ):
+        assert secret in reference, secret
+
+
+def test_the_action_reference_has_every_input_and_output(site: Path) -> None:
+    reference = text_of(site, "reference/github-action")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    for name in [*action["inputs"], *action["outputs"]]:
+        assert f" {name} " in reference, name
+
+
+def test_the_readme_is_a_front_door_whose_links_all_land() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 300
+    links = re.findall(r"\]\(((?:docs/)[^)#\s]*)(?:#[^)]*)?\)", readme)
+    assert len(links) > 20
+    for link in links:
+        assert (ROOT / link).exists(), link
+    # Each of the four things a newcomer comes for is a heading of its own.
+    for heading in ("Deploy", "Publish from CI", "Install with pip and uv", "Make it private"):
+        assert re.search(rf"^### \d\. {heading}", readme, re.M), heading
+    assert "public unless you make it private" in readme.split("## ", 1)[0]
+
+
+def test_nothing_speaks_of_internal_bookkeeping() -> None:
+    texts = {"README.md": README.read_text(encoding="utf-8"), **pages()}
+    for name, text in texts.items():
+        assert not UNSPEAKABLE.search(text), (name, UNSPEAKABLE.search(text))
+
+
+def test_every_page_is_markdown_the_site_builds() -> None:
+    """Nothing under docs/ but pages, their images, and the build's hooks."""
+    others = {
+        str(path.relative_to(DOCS))
+        for path in DOCS.rglob("*")
+        if path.is_file() and path.suffix not in {".md", ".png"} and "__pycache__" not in path.parts
+    }
+    assert others == {"hooks.py"}
