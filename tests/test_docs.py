@@ -13,6 +13,7 @@ import ast
 import html
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +21,61 @@ from pathlib import Path
 import click
 import pytest
 import yaml
+from click.testing import CliRunner
+from packaging.utils import canonicalize_name
 
 from private_pypi import contract
 from private_pypi.cli import app
-from tests.documentation import DOCS, README, ROOT, pages
+from private_pypi.index import Index
+from private_pypi.pages import ProjectStatus
+from private_pypi.publish import Publisher, inspect_all
+from private_pypi.storage import LocalStorage
+from tests.documentation import DOCS, README, ROOT, pages, recipes
+from tests.factory import wheel
+from tests.infra.test_docs_recipes import EXPECTED as DEPLOY_RECIPES
 
 # Internal bookkeeping a reader can't see: issue numbers, and names for what the project
 # replaced other than what it is (the CloudFormation template and scripts).
 UNSPEAKABLE = re.compile(r"\bissue \d|\bissue #|\bstop \d|\bthe seed\b|\bseed's\b", re.I)
+
+
+# Recipes of the installed command, run as written against a local directory repository
+# (tests/infra/test_docs_recipes.py runs the deploy recipes under Pulumi's mocks).
+COMMAND_RECIPES = {"status"}
+
+
+def test_every_recipe_is_run() -> None:
+    assert set(recipes()) == set(DEPLOY_RECIPES) | COMMAND_RECIPES
+
+
+def run_as_written(recipe: str, repository: Path) -> None:
+    """Each line of a recipe, `private-pypi …` as typed, against `repository`."""
+    for line in recipe.splitlines():
+        words = shlex.split(line, comments=True)
+        assert words[0] == "private-pypi", line
+        result = CliRunner().invoke(
+            app, words[1:], env={contract.REPOSITORY_VARIABLE: str(repository)}
+        )
+        assert result.exit_code == 0, (line, result.output)
+
+
+def test_the_status_recipe_runs_as_written(tmp_path: Path) -> None:
+    index = Index(LocalStorage(tmp_path / "repository"))
+    for project in ("acme-hello", "acme-old", "acme-bad"):
+        Publisher(index).publish(inspect_all([wheel(tmp_path, project, "1.0")]))
+
+    run_as_written(recipes()["status"], tmp_path / "repository")
+
+    statuses = {}
+    for project in ("acme-hello", "acme-old", "acme-bad"):
+        page = index.project(canonicalize_name(project))
+        assert page is not None
+        statuses[project] = (page.status, page.status_reason)
+    assert statuses == {
+        "acme-hello": (ProjectStatus.DEPRECATED, "use acme-hi"),
+        "acme-old": (ProjectStatus.ARCHIVED, "no longer maintained"),
+        "acme-bad": (ProjectStatus.ACTIVE, None),  # quarantined, then lifted
+    }
 
 
 @pytest.fixture(scope="module")
