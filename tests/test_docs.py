@@ -33,6 +33,7 @@ from private_pypi.storage import LocalStorage
 from tests.documentation import DOCS, README, ROOT, pages, recipes
 from tests.factory import wheel
 from tests.infra.test_docs_recipes import EXPECTED as DEPLOY_RECIPES
+from tests.infra.test_project_files import PINNED
 
 # Internal bookkeeping a reader can't see: issue numbers, and names for what the project
 # replaced other than what it is (the CloudFormation template and scripts).
@@ -213,3 +214,41 @@ def test_every_page_is_markdown_the_site_builds() -> None:
         if path.is_file() and path.suffix not in {".md", ".png"} and "__pycache__" not in path.parts
     }
     assert others == {"hooks.py"}
+
+
+# The actions that publish the site, pinned as the rest are: a commit, its release beside it.
+PAGES_PINNED = {
+    "actions/configure-pages": ("983d7736d9b0ae728b81ab479565c72886d7745b", "v5.0.0"),
+    "actions/upload-pages-artifact": ("fc324d3547104276b827a68afc52ff2a11cc49c9", "v5.0.0"),
+    "actions/deploy-pages": ("cd2ce8fcbc39b97be8ca5fce6e763baed58fa128", "v5.0.0"),
+}
+USES = re.compile(r"^\s*-?\s*uses: ([\w./-]+)@(\S+)(?: # (\S+))?", re.M)
+
+
+def test_the_docs_workflow_builds_strictly_and_publishes_on_a_tag_with_pinned_actions() -> None:
+    text = (ROOT / ".github" / "workflows" / "docs.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    assert workflow[True]["push"]["tags"] == ["v*"]  # YAML 1.1 reads the key `on` as True
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert any("invoke docs" in step.get("run", "") for step in build["steps"])
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    uses = USES.findall(text)
+    assert {action for action, _, _ in uses} == {"actions/checkout", "astral-sh/setup-uv"} | set(
+        PAGES_PINNED
+    )
+    for action, sha, release in uses:
+        assert (sha, release) == {**PINNED, **PAGES_PINNED}[action], action
+
+
+def test_every_workflow_the_docs_show_pins_its_actions_to_a_commit() -> None:
+    texts = {"README.md": README.read_text(encoding="utf-8"), **pages()}
+    shown = 0
+    for name, text in texts.items():
+        for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+            for action, ref, release in USES.findall(block):
+                shown += 1
+                assert re.fullmatch(r"[0-9a-f]{40}", ref) and release, (name, action, ref)
+                if action in PINNED:
+                    assert (ref, release) == PINNED[action], (name, action)
+    assert shown > 10
