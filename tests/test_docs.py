@@ -241,11 +241,21 @@ def test_the_docs_workflow_builds_strictly_and_publishes_on_a_tag_with_pinned_ac
         assert (sha, release) == {**PINNED, **PAGES_PINNED}[action], action
 
 
-def test_every_workflow_the_docs_show_pins_its_actions_to_a_commit() -> None:
+def test_every_workflow_the_docs_show_is_whole_and_pins_its_actions_to_a_commit() -> None:
+    """A workflow to copy says when it runs, builds from a full clone (each package's last
+    commit dates its build), and pins every action it uses."""
     texts = {"README.md": README.read_text(encoding="utf-8"), **pages()}
     shown = 0
     for name, text in texts.items():
         for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+            workflow = yaml.safe_load(block)
+            if isinstance(workflow, dict) and "jobs" in workflow:
+                assert True in workflow, (name, "no on:")  # YAML 1.1 reads `on` as True
+                for job in workflow["jobs"].values():
+                    steps = job["steps"]
+                    if any(step.get("uses", "").startswith("OWNER/REPO@") for step in steps):
+                        (checkout,) = [s for s in steps if "actions/checkout@" in s.get("uses", "")]
+                        assert checkout["with"]["fetch-depth"] == 0, name
             for action, ref, release in USES.findall(block):
                 shown += 1
                 assert re.fullmatch(r"[0-9a-f]{40}", ref) and release, (name, action, ref)
