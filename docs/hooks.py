@@ -57,7 +57,8 @@ def stack_settings() -> str:
     lines = ["| Key | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
     for key, spec in config.items():
         if "value" in spec:  # a provider's key, which a project may only give a value
-            kind, default, meaning = "string", spec["value"], "Where the bucket and the deployer live."
+            meaning = "Where the bucket and the deployer live."
+            kind, default = "string", spec["value"]
         else:
             kind, default, meaning = spec["type"], spec.get("default"), spec["description"]
         shown = "required" if default is None else "empty" if default == "" else f"`{default}`"
