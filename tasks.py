@@ -32,6 +32,8 @@ from private_pypi.tasks import (
 )
 
 ROOT = Path(__file__).resolve().parent
+# mkdocs-material's banner about MkDocs 2, printed on every build, is not about this site.
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}
 
 
 @task()
@@ -70,6 +72,15 @@ def bench(c: Context, quick: bool = False) -> None:
     run_bench(quick=quick)
 
 
+@task(help={"serve": "serve the site at http://127.0.0.1:8000/ and rebuild it on every change"})
+def docs(c: Context, serve: bool = False) -> None:
+    """Build the documentation site into site/, strictly: a broken link or any warning fails."""
+    if serve:
+        c.run("mkdocs serve --strict", pty=False, env=QUIET_MKDOCS)
+    else:
+        c.run("mkdocs build --strict --site-dir site", pty=False, env=QUIET_MKDOCS)
+
+
 @task(help={"stack": "the Pulumi stack to read; default: the selected stack"})
 @reports_errors
 def env(c: Context, stack: str | None = None) -> None:
@@ -102,6 +113,7 @@ namespace = Collection(
     demo,
     test,
     bench,
+    docs,
     env,
     rotate_keys,
 )

@@ -126,7 +126,7 @@ def _list_index(principal: Any, bucket_arn: str, *, condition: dict[str, Any]) -
     one. So readers may list, but only under simple/: when S3 decides between 403 and
     404 it evaluates s3:ListBucket with the requested key as s3:prefix, so this prefix
     condition still yields a 404 for simple/missing-project/ (see
-    README.md, "Why readers may list simple/").
+    docs/concepts/security.md, "Why readers may list simple/").
     """
     return _with_condition(
         {

@@ -97,7 +97,8 @@ class IndexReaders(Component[IndexReadersArgs]):
             opts=child,
         )
         # A reader's secrets change only once the edge has its token: should writing the
-        # keys fail (README, Private reads: temporary credentials), the old tokens still work.
+        # keys fail (docs/how-to/private-reads.md: temporary credentials), the old tokens
+        # still work.
         for reader in args.readers:
             if reader.github_repository is not None:
                 self._publish_to_github(

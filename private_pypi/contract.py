@@ -60,7 +60,7 @@ READER_INDEX_URL_VARIABLE = "PRIVATE_PYPI_INDEX_URL"
 READER_USERNAME_VARIABLE = "PRIVATE_PYPI_USERNAME"
 READER_TOKEN_VARIABLE = "PRIVATE_PYPI_TOKEN"
 
-# Stack outputs (`pulumi stack output NAME`) that the library and the README name.
+# Stack outputs (`pulumi stack output NAME`) that the library and the docs name.
 BUCKET_NAME_OUTPUT = "bucketName"
 REGION_OUTPUT = "region"
 INDEX_URL_OUTPUT = "indexUrl"

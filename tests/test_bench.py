@@ -17,7 +17,7 @@ def test_quick_benchmark_measures_what_it_claims() -> None:
     ours = [s3_total(release.at(0.0).ours.requests[0]) for release in releases]
     # 8 was the target; the HTML copies' ETag looks make it 9, and the browse pages 15: the
     # project's browse page (a look, a write) and its line on the browse root (the catalog's
-    # read, a look at the root page, two writes) (README, Benchmarks).
+    # read, a look at the root page, two writes) (docs/benchmarks.md).
     assert ours[0] == ours[-1] == 15, f"one release cost {ours} requests at {results.plan.sizes}"
     for release in releases:
         observed = release.observed

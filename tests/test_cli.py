@@ -18,7 +18,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -38,6 +37,7 @@ from private_pypi.configuration import (
 from private_pypi.demo import isolated_pip_environment
 from private_pypi.errors import ConfigurationError
 from private_pypi.version import __version__
+from tests.documentation import README, page
 from tests.factory import sdist, wheel
 from tests.installers import pip_install, run_python, uv_binary
 from tests.invoking import invoke
@@ -546,19 +546,6 @@ def test_invoke_publish_and_private_pypi_publish_run_the_same_function(
     )
 
 
-def test_the_readme_documents_every_option_and_environment_variable() -> None:
-    readme = (ROOT / "README.md").read_text()
-    for command in app.commands.values():  # type: ignore[attr-defined]
-        assert f"private-pypi {command.name}" in readme, command.name
-        for parameter in command.params:
-            if isinstance(parameter, click.Option):
-                for flag in parameter.opts:
-                    assert f"`{flag}" in readme, (command.name, flag)
-                assert parameter.envvar in readme, parameter.envvar
-    for status in ("`0`", "`1`", "`2`", "`130`"):
-        assert status in readme
-
-
 def test_a_repository_with_a_table_publishes_both_packages_to_s3_and_to_a_directory(
     installed: Path, monorepo: Path, s3_env: dict[str, str], moto_endpoint: str, bucket: str,
     tmp_path: Path,
@@ -801,11 +788,10 @@ def test_the_action_takes_its_inputs_as_data_never_as_shell(monorepo: Path) -> N
     assert "'maybe' is not a valid boolean" in wrong.result.stderr
 
 
-def test_the_readme_section_shows_tables_and_workflows_that_fit(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Publishing from another repository", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```(toml|yaml)\n(.*?)```", section, re.S)
-    (table,) = [text for kind, text in blocks if kind == "toml"]
+def test_the_documented_table_and_workflows_fit(tmp_path: Path) -> None:
+    """The `[tool.private-pypi]` table of its reference, and the workflows another repository
+    copies: both of the GitHub Actions guide, and the one the README and getting started show."""
+    (table,) = re.findall(r"```toml\n(.*?)```", page("reference/configuration.md"), re.S)
     (tmp_path / "pyproject.toml").write_text(table)
     assert find_table(tmp_path) == ProjectTable(
         tmp_path / "pyproject.toml",
@@ -813,8 +799,11 @@ def test_the_readme_section_shows_tables_and_workflows_that_fit(tmp_path: Path) 
         "s3://acme-pypi-production",
     )
     inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
-    workflows = [yaml.safe_load(text) for kind, text in blocks if kind == "yaml"]
-    assert len(workflows) == 2
+    guide = re.findall(r"```yaml\n(.*?)```", page("how-to/publish-from-github-actions.md"), re.S)
+    assert len(guide) == 2
+    (quick,) = re.findall(r"```yaml\n(.*?)```", page("getting-started.md"), re.S)
+    assert quick == guide[0] and f"```yaml\n{quick}```" in README.read_text(encoding="utf-8")
+    workflows = [yaml.safe_load(text) for text in guide]
     for workflow in workflows:
         # Whole workflows, to copy: YAML 1.1 reads the key `on` as True.
         assert workflow[True]["push"]["tags"] and workflow["permissions"]["contents"] == "read"

@@ -20,6 +20,7 @@ from private_pypi.reindex import Reindexer
 from private_pypi.releases import Release, delete
 from private_pypi.storage import S3Storage, Storage
 from private_pypi.verify import Verifier
+from tests.documentation import page
 from tests.factory import sdist, wheel
 from tests.hostile_corpus import build, wheel_members, write_zip
 
@@ -215,13 +216,13 @@ def test_a_large_file_that_changes_after_inspection_is_refused_and_its_upload_ab
     assert uploads.get("Uploads", []) == []
 
 
-def readme_recovery_recipe() -> str:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("**Recovering a deleted file.**", 1)[1]
+def documented_recovery_recipe() -> str:
+    guide = page("how-to/yank-and-delete.md")
+    section = guide.split("**Recovering a deleted file.**", 1)[1]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-def test_the_readmes_recipe_recovers_a_deleted_release(
+def test_the_documented_recipe_recovers_a_deleted_release(
     s3_storage: S3Storage, tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = s3_storage.client
@@ -242,8 +243,8 @@ def test_the_readmes_recipe_recovers_a_deleted_release(
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    recipe = readme_recovery_recipe().replace('"acme-pypi-production"', repr(s3_storage.bucket))
-    exec(compile(recipe, "README.md", "exec"), {})
+    recipe = documented_recovery_recipe().replace('"acme-pypi-production"', repr(s3_storage.bucket))
+    exec(compile(recipe, "docs/how-to/yank-and-delete.md", "exec"), {})
     Reindexer(index).run()
 
     page = index.project("acme-hello")  # type: ignore[arg-type]

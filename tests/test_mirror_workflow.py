@@ -6,6 +6,7 @@ import re
 
 import yaml
 
+from tests.documentation import page
 from tests.infra.test_project_files import PINNED, ROOT, SECRETS, load
 
 WORKFLOW = ".github/workflows/mirror.yml"
@@ -41,10 +42,8 @@ def test_the_workflows_actions_are_pinned_to_publishs_commits():
         assert (sha, comment) == PINNED[action], use
 
 
-def test_the_readmes_workflow_for_another_repository_runs_the_mirror_from_a_fork():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Mirroring a lock", 1)[1].split("\n## ", 1)[0]
-    (text,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+def test_the_documented_workflow_for_another_repository_runs_the_mirror_from_a_fork():
+    (text,) = re.findall(r"```yaml\n(.*?)```", page("how-to/mirror.md"), re.S)
     workflow = yaml.safe_load(text)
 
     assert workflow[True]["push"]["paths"] == ["uv.lock"] and workflow[True]["schedule"]

@@ -125,7 +125,7 @@ def test_pip_is_refused_without_a_token_then_installs_with_one(edge, tmp_path):
     )
     assert "Would install acme-greeting-1.0.0 acme-hello-1.0.0" in resolved.stdout, resolved.stderr
 
-    # requirements.txt naming the credentials by variable, as the README shows.
+    # requirements.txt naming the credentials by variable, as docs/how-to/install.md shows.
     requirements = write_requirements(tmp_path, edge.index_url)
     resolved = pip(python, "--dry-run", "-r", str(requirements), **READER_ENV)
     assert "Would install acme-greeting-1.0.0 acme-hello-1.0.0" in resolved.stdout, resolved.stderr
@@ -191,7 +191,7 @@ def test_a_project_the_private_index_lacks_comes_from_the_next_index(split_index
     assert installed.returncode == 0, installed.stderr
     assert run_python(python, HELLO) == GREETING
 
-    # uv as the README configures it: a named index that always authenticates.
+    # uv as docs/how-to/install.md configures it: a named index that always authenticates.
     config = tmp_path / "uv.toml"
     config.write_text(
         f'[[index]]\nname = "acme"\nurl = "{private}"\nauthenticate = "always"\n\n'

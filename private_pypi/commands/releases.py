@@ -142,7 +142,7 @@ def recovery(storage: Storage) -> str:
     return (
         "the bucket keeps deleted files as old object versions if versioning is on (the "
         f"stack's bucket keeps them {NONCURRENT_VERSION_DAYS} days): see 'Recovering a "
-        "deleted file' in the README"
+        "deleted file' in docs/how-to/yank-and-delete.md"
     )
 
 

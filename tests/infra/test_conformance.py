@@ -339,7 +339,8 @@ def test_a_stolen_key_deletes_only_release_files_and_versioning_brings_them_back
         VersionId=s3_versions["Versions"][0]["VersionId"],
     )
 
-    # The README's recovery: remove the delete marker, and the wheel is back as it was.
+    # The documented recovery (docs/how-to/yank-and-delete.md): remove the delete marker,
+    # and the wheel is back as it was.
     admin.delete_object(Bucket=published.bucket, Key=wheel, VersionId=marker["VersionId"])
     assert admin.head_object(Bucket=published.bucket, Key=wheel)["ContentLength"] > 0
 
@@ -469,12 +470,12 @@ def run_task(*args: str, credentials: dict[str, str], endpoint: str) -> subproce
     )
 
 
-def test_reindex_adopts_the_seeds_bucket_under_the_new_policy(
+def test_reindex_adopts_the_templates_bucket_under_the_new_policy(
     deployment: Deployment, example_dists: list[Path]
 ):
-    """README "Moving from CloudFormation", step 3: the bucket as distribute.sh left it
-    (simple/NAME/index.html beside the files; no directory keys, no JSON, no metadata),
-    then our bucket policy, then `invoke reindex` and `invoke verify`."""
+    """docs/how-to/migrate.md, "Moving from CloudFormation", step 3: the bucket as
+    distribute.sh left it (simple/NAME/index.html beside the files; no directory keys, no
+    JSON, no metadata), then our bucket policy, then `invoke reindex` and `invoke verify`."""
     admin = deployment.admin_s3()
     bucket = f"my-company-pypi-{uuid.uuid4().hex[:8]}"
     admin.create_bucket(Bucket=bucket)

@@ -388,7 +388,7 @@ def test_an_existing_github_oidc_provider_is_reused(run_program):
     assert trust["Principal"] == {"Federated": given}
 
 
-def test_adopting_imports_the_seeds_bucket_and_user(run_program):
+def test_adopting_imports_the_templates_bucket_and_user(run_program):
     run = run_program({**S3_ONLY, "adoptExisting": "true"}, stack="production")
 
     assert run.one("aws:s3/bucket:Bucket").import_id == "acme-pypi-production"

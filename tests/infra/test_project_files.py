@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.documentation import section
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {
     "projectName": "string",
@@ -128,9 +130,9 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it():
 
 
 def test_how_it_is_built_lists_every_module_of_the_components_and_the_library():
-    """The README's tree names every file of components/ and private_pypi/, and no other."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    tree = readme.split("## How it is built", 1)[1].split("```", 2)[1]
+    """The development page's tree names every file of components/ and private_pypi/, and no
+    other."""
+    tree = section("development.md", "## How it is built").split("```", 2)[1]
     listed: set[str] = set()
     parents: list[str] = []
     for line in tree.splitlines():
