@@ -405,13 +405,11 @@ class Index:
         read: RootSnapshot | None = None,
         copies: CopyEtags[frozenset[NormalizedName]] | None = None,
     ) -> Update[frozenset[NormalizedName]]:
-        return self._update(
-            layout.INDEX_PREFIX,
-            ROOT_PAGE,
-            lambda names: change(names or frozenset()),
-            read,
-            copies,
-        )
+        def changed(names: frozenset[NormalizedName] | None) -> frozenset[NormalizedName]:
+            return change(names or frozenset())
+
+        done = self._commit(layout.INDEX_PREFIX, ROOT_PAGE, changed, read, copies)
+        return self._with_copies(layout.INDEX_PREFIX, ROOT_PAGE, done)
 
     def replace(
         self,
@@ -453,7 +451,8 @@ class Index:
             (copy, info.etag if (info := listed.get(copy.key(read.directory))) else None)
             for copy in read.format.copies_on(directory_keys=self.storage.directory_keys)
         ]
-        update = self._update(read.directory, read.format, change, start, looked)
+        done = self._commit(read.directory, read.format, change, start, looked)
+        update = self._with_copies(read.directory, read.format, done)
         return Update(update.record, replaced + update.written)
 
     def _replace_unreadable(
@@ -502,15 +501,10 @@ class Index:
             return all(self.workers.map(holds, copies))
         return all(holds(copy) for copy in copies)
 
-    def _update(
-        self,
-        directory: str,
-        kind: PageFormat[Record],
-        change: Callable[[Record | None], Record],
-        read: Snapshot[Record] | None,
-        copies: CopyEtags[Record] | None,
+    def _with_copies(
+        self, directory: str, kind: PageFormat[Record], done: Committed[Record]
     ) -> Update[Record]:
-        done = self._commit(directory, kind, change, read, copies)
+        """A committed record's update, once its copies are written."""
         record = done.update.record
         return Update(
             record, done.update.written + self._write_copies(directory, kind, record, done.copies)

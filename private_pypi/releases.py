@@ -103,7 +103,7 @@ def yank_all(
 
 
 def unyank_all(
-    index: Index, planned: Sequence[Release], *, read: ProjectSnapshot | None = None
+    index: Index, planned: Sequence[Release], read: ProjectSnapshot | None = None
 ) -> list[ReleaseChange]:
     """`unyank` each release of one project, in one update of its page."""
 
@@ -115,7 +115,7 @@ def unyank_all(
 
 
 def delete_all(
-    index: Index, planned: Sequence[Release], *, read: ProjectSnapshot | None = None
+    index: Index, planned: Sequence[Release], read: ProjectSnapshot | None = None
 ) -> list[ReleaseChange]:
     """`delete` each release of one project, in one update of its page; then what is
     stored of their files goes, every release's at once."""

@@ -222,6 +222,7 @@ def test_every_task_given_bad_input_says_so_in_one_line_and_writes_nothing(
         BadInput(("demo", "--offline"), "No idea what '--offline' is"),
         BadInput(("test", "--pytest"), "No idea what '--pytest' is"),
         BadInput(("bench", "--quick", "--fast"), "No idea what '--fast' is"),
+        BadInput(("docs", "--serve", "--port"), "No idea what '--port' is"),
     ]  # fmt: skip
     every_task = {
         body.name.replace("_", "-") for body in vars(tasks).values() if isinstance(body, Task)

@@ -98,13 +98,7 @@ def unyank(
     settings: ReleaseSettings, surroundings: Surroundings, reporter: Reporter
 ) -> ReleaseOutcome:
     """Undo a yank of each version."""
-    return _change(
-        "unyank",
-        settings,
-        surroundings,
-        reporter,
-        lambda index, planned, read: releases.unyank_all(index, planned, read=read),
-    )
+    return _change("unyank", settings, surroundings, reporter, releases.unyank_all)
 
 
 def delete(
@@ -126,12 +120,7 @@ def delete(
             raise NothingDeleted("nothing deleted")
 
     return _change(
-        "delete",
-        settings,
-        surroundings,
-        reporter,
-        lambda index, planned, read: releases.delete_all(index, planned, read=read),
-        before=confirmed,
+        "delete", settings, surroundings, reporter, releases.delete_all, before=confirmed
     )
 
 
