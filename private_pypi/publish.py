@@ -225,9 +225,9 @@ class Publisher:
 
         reads = [partial(read_page, name) for name in projects]
         # The caller runs the first call, while the workers send the reads.
-        self.index.workers.run(
-            reads if dry_run else [prepare_browse_rendering, *reads, read_catalog]
-        )
+        described = [d.details for d in distributions if d.details is not None]
+        prepare = partial(prepare_browse_rendering, described)
+        self.index.workers.run(reads if dry_run else [prepare, *reads, read_catalog])
         snapshots = {name: found.snapshots[name] for name in projects}
         pages = {name: snapshot.record for name, snapshot in snapshots.items()}
         refuse_closed_projects(pages, distributions)

@@ -243,11 +243,6 @@ LATENCY = 0.1
 @pytest.fixture(scope="module")
 def slow_s3() -> Iterator[MotoServer]:
     """A moto server that holds every request LATENCY seconds, as S3's tens of ms do."""
-    # The first browse page rendered imports readme_renderer: a publish's CPU once, longer
-    # than LATENCY, which would delay the requests behind it as if they were one more
-    # round trip.
-    import private_pypi.browse.render  # noqa: F401
-
     with MotoServer(latency=LATENCY, quiet=True) as server:
         yield server
 

@@ -28,10 +28,6 @@ LATENCY = 0.1
 @pytest.fixture(scope="module")
 def slow_s3() -> Iterator[MotoServer]:
     """A server in its own process that counts and times the requests it answers."""
-    # Imported before anything is timed: see test_publish.py.
-    from private_pypi.pages import prepare_browse_rendering
-
-    prepare_browse_rendering()
     with MotoServer(latency=LATENCY, quiet=True, count_requests=True, own_process=True) as server:
         yield server
 
