@@ -52,6 +52,7 @@ from .storage import ObjectInfo, RetryPolicy, Storage, StoredObject
 from .workers import Workers
 
 Record = TypeVar("Record")
+Result = TypeVar("Result")
 
 # A conditional write that did not take effect: the page changed (412), or S3 met another
 # request on it in flight (409); either way the writer reads the page again and retries.
@@ -239,12 +240,12 @@ class Index:
         starts = starts or {}
         names = list(changes)
 
-        outcomes: dict[NormalizedName, Committed[ProjectPage] | PrivatePypiError] = {}
         catalog = catalog or CatalogStart()
         # The catalog is read and looked at beside the commits, where it was not already:
         # its lines only ever move forward, so a catalog read early is older at worst,
         # and its commit's condition finds that out.
         catalog_read, catalog_copies = catalog.read, catalog.copies
+        outcomes: dict[NormalizedName, Committed[ProjectPage] | PrivatePypiError] = {}
 
         def commit(name: NormalizedName) -> None:
             start = starts.get(name, ProjectStart())
@@ -252,12 +253,10 @@ class Index:
             def settled(current: ProjectPage | None) -> ProjectPage:
                 return self.settle(changes[name](current), current)
 
-            try:
-                outcomes[name] = self._commit(
-                    layout.project_dir(name), PROJECT_PAGE, settled, start.read, start.copies
-                )
-            except PrivatePypiError as error:
-                outcomes[name] = error
+            directory = layout.project_dir(name)
+            outcomes[name] = _or_failure(
+                partial(self._commit, directory, PROJECT_PAGE, settled, start.read, start.copies)
+            )
 
         def read_catalog() -> None:
             nonlocal catalog_read
@@ -274,7 +273,6 @@ class Index:
             calls.append(look_at_catalog)
         self.workers.run(calls)
         committed = {n: c for n in names if isinstance(c := outcomes[n], Committed)}
-        failures = [e for n in names if isinstance(e := outcomes[n], PrivatePypiError)]
         known = catalog_read
         assert known is not None, "read beside the commits"
         current = known.readable_record
@@ -284,65 +282,56 @@ class Index:
             if current is None or current.lags(name, done.update.record)
         }
 
-        def write_copies(name: NormalizedName) -> tuple[str, ...] | PrivatePypiError:
-            done = committed[name]
-            directory = layout.project_dir(name)
-            try:
-                return self._write_copies(directory, PROJECT_PAGE, done.update.record, done.copies)
-            except PrivatePypiError as error:
-                return error
-
         def add_lines(current: Catalog | None) -> Catalog:
             catalog = current or Catalog()
             for name, page in lagging.items():
                 catalog = catalog.with_line(name, page)
             return catalog
 
-        copies_written: list[tuple[str, ...] | PrivatePypiError] = []
+        updates: dict[NormalizedName, Update[ProjectPage] | PrivatePypiError] = {}
         lines: list[Committed[Catalog] | PrivatePypiError] = []
 
-        def write_all_copies() -> None:
-            copies_written.extend(self.workers.map(write_copies, list(committed)))
+        def write_copies(name: NormalizedName) -> None:
+            directory = layout.project_dir(name)
+            done = committed[name]
+            updates[name] = _or_failure(partial(self._with_copies, directory, PROJECT_PAGE, done))
 
         def commit_lines() -> None:
-            try:
-                lines.append(
-                    self._commit(
+            settled = self._settled_catalog(add_lines)
+            lines.append(
+                _or_failure(
+                    partial(
+                        self._commit,
                         layout.BROWSE_PREFIX,
                         CATALOG_PAGE,
-                        self._settled_catalog(add_lines),
+                        settled,
                         known,
                         catalog_copies,
                     )
                 )
-            except PrivatePypiError as error:
-                lines.append(error)
+            )
 
-        # The lines' commit goes beside the pages' copies, at once.
-        self.workers.run([write_all_copies, commit_lines] if lagging else [write_all_copies])
-        updates: dict[NormalizedName, Update[ProjectPage]] = {}
-        for (name, done), written in zip(committed.items(), copies_written, strict=True):
-            if isinstance(written, PrivatePypiError):
-                failures.append(written)
-                written = ()
-            updates[name] = Update(done.update.record, done.update.written + written)
+        # The pages' copies and the lines' commit, all at once.
+        copies = [partial(write_copies, name) for name in committed]
+        self.workers.run([*copies, commit_lines] if lagging else copies)
+        failures = [
+            failed
+            for failed in (*outcomes.values(), *updates.values(), *lines)
+            if isinstance(failed, PrivatePypiError)
+        ]
         for line in lines:
             if isinstance(line, PrivatePypiError):
-                failures.append(line)
                 continue
-            root_written = self._write_copies(
-                layout.BROWSE_PREFIX, CATALOG_PAGE, line.update.record, line.copies
-            )
-            # The catalog's keys go with the first page that moved a line, for the CDN to
-            # drop them once.
-            first = next(iter(lagging))
-            updates[first] = Update(
-                updates[first].record,
-                updates[first].written + line.update.written + root_written,
-            )
+            root = self._with_copies(layout.BROWSE_PREFIX, CATALOG_PAGE, line)
+            # The catalog's keys go with the first page updated that moved a line, for the
+            # CDN to drop them once.
+            for name in lagging:
+                if isinstance(update := updates[name], Update):
+                    updates[name] = Update(update.record, update.written + root.written)
+                    break
         if failures:
             raise failures[0]
-        return {name: updates[name] for name in names}
+        return {name: update for name in names if isinstance(update := updates[name], Update)}
 
     def settle(self, page: ProjectPage, previous: ProjectPage | None) -> ProjectPage:
         """`page` as it is committed after `previous`: with the details of the release it
@@ -665,3 +654,12 @@ def _parse(kind: PageFormat[Record], body: bytes, key: str) -> Record:
         raise CorruptPage(
             f"{key} is unreadable ({error}); run ", Command("reindex"), " to rebuild it"
         ) from None
+
+
+def _or_failure(call: Callable[[], Result]) -> Result | PrivatePypiError:
+    """What the call returns, or the error it says in one line: so that one page's failure
+    stops no other page's update."""
+    try:
+        return call()
+    except PrivatePypiError as error:
+        return error

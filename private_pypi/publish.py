@@ -262,15 +262,14 @@ class Publisher:
         if dry_run:
             return result
 
-        new_projects = {
+        gaining = [
             name
             for name, members in to_store.items()
-            if pages[name] is None and any(found.stored(d.filename) for d in members)
-        }
+            if any(found.stored(d.filename) for d in members)
+        ]
+        new_projects = {name for name in gaining if pages[name] is None}
         lacking_assets = any(
-            page is None or page.assets != ASSETS_ID
-            for name, page in pages.items()
-            if any(found.stored(d.filename) for d in to_store.get(name, []))
+            (page := pages[name]) is None or page.assets != ASSETS_ID for name in gaining
         )
         result.pages += self._store_metadata_and_root(
             to_store, found, new_projects, store_assets=lacking_assets

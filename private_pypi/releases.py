@@ -196,17 +196,25 @@ def _mark_all(
     file is done, only finish what an interrupted run left: HTML that lags the JSON."""
     project = _one_project(planned)
     read = read or index.snapshot(project)
-    files = {release: _files(index, release, read) for release in planned}
-    if all(done(entry) for entries in files.values() for entry in entries):
+    pending = [
+        release
+        for release in planned
+        if not all(done(entry) for entry in _files(index, release, read))
+    ]
+    if not pending:
         return [
             _level_html(index, project, read) if n == 0 else ReleaseChange()
             for n in range(len(planned))
         ]
-    versions = [release.version for release in planned]
 
     def change(page: ProjectPage | None) -> ProjectPage:
         page = page or ProjectPage(project)
-        entries = [entry for version in versions for entry in page.files_of(version)]
+        entries = [
+            entry
+            for release in pending
+            for entry in page.files_of(release.version)
+            if not done(entry)
+        ]
         for entry in index.workers.map(partial(mark, project), entries):
             page = page.with_file(entry)
         return page
@@ -214,9 +222,7 @@ def _mark_all(
     update = index.update_project(project, change, read=read)
     return [
         ReleaseChange(
-            tuple(update.record.files_of(release.version))
-            if not all(done(entry) for entry in files[release])
-            else (),
+            tuple(update.record.files_of(release.version)) if release in pending else (),
             update.written if n == 0 else (),
         )
         for n, release in enumerate(planned)
